@@ -1,0 +1,331 @@
+#include "net/connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "fcgi/encoder.hpp"
+#include "fcgi/error.hpp"
+#include "fcgi/name_value.hpp"
+#include "net/endpoint_text.hpp"
+#include "net/request.hpp"
+#include "net/server.hpp"
+
+namespace fcgid::net {
+namespace {
+
+namespace asio = boost::asio;
+using fcgi::record_type;
+
+// Enough for a typical request's params and a small body in one read; grows
+// up to fcgi::max_record_size when a bigger record arrives, never beyond.
+constexpr std::size_t initial_input_size = 16 * 1024;
+
+}  // namespace
+
+connection::connection(server& owner, socket_type socket)
+    : server_(owner), socket_(std::move(socket)), peer_(endpoint_text(socket_)),
+      in_(initial_input_size) {}
+
+connection::~connection() = default;
+
+void connection::start() {
+    spdlog::debug("connection from {}", peer_);
+    do_read();
+}
+
+// ---- Reading ---------------------------------------------------------------------
+
+void connection::do_read() {
+    if (closed_) return;
+    if (in_end_ == in_.size()) {
+        // The buffer is full of one unfinished record: make room at the front
+        // first, and grow only if the record is really that large.
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        } else {
+            in_.resize(std::min(in_.size() * 2, fcgi::max_record_size));
+        }
+    }
+    socket_.async_read_some(
+        asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+            self->on_read(ec, bytes);
+        });
+}
+
+void connection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
+    if (ec) {
+        // EOF, a reset or our own close: expected endings, not errors.
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+            spdlog::debug("read from {}: {}", peer_, ec.message());
+        close();
+        return;
+    }
+    in_end_ += bytes;
+    if (!process_input()) return;
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    close_if_done();
+    do_read();
+}
+
+bool connection::process_input() {
+    processing_ = true;
+    bool ok = true;
+    while (!closed_) {
+        fcgi::record_view record;
+        std::error_code ec;
+        const std::string_view input(in_.data() + in_begin_, in_end_ - in_begin_);
+        const std::size_t used = fcgi::decode_record(input, record, ec);
+        if (ec == fcgi::errc::need_more) break;
+        if (!ec) ec = handle_record(record);
+        if (ec) {
+            protocol_error(ec, record.header.request_id);
+            ok = false;
+            break;
+        }
+        in_begin_ += used;
+    }
+    processing_ = false;
+    flush();
+    return ok && !closed_;
+}
+
+std::error_code connection::handle_record(const fcgi::record_view& record) {
+    const std::uint16_t id = record.header.request_id;
+    switch (record.header.type) {
+        case record_type::get_values:
+            if (id == fcgi::management_request_id) on_get_values(record.content);
+            return {};
+        case record_type::begin_request: return on_begin_request(record);
+        case record_type::abort_request: on_abort_request(id); return {};
+        case record_type::params: return on_params(record);
+        case record_type::stdin_: on_stdin(record); return {};
+        case record_type::data: return {};  // FILTER role only, which fcgid does not take
+        case record_type::end_request:
+        case record_type::stdout_:
+        case record_type::stderr_:
+        case record_type::get_values_result:
+        case record_type::unknown_type:
+            // Records only an application sends: a web server that sends them
+            // is confused, but nothing of ours is at stake. Ignore them.
+            spdlog::debug("{}: ignoring record type {} for request {}", peer_,
+                          static_cast<int>(record.header.type), id);
+            return {};
+    }
+    // A type this protocol version does not define: say so and carry on (spec 4.2).
+    fcgi::append_unknown_type(out_pending_, static_cast<std::uint8_t>(record.header.type));
+    return {};
+}
+
+std::error_code connection::on_begin_request(const fcgi::record_view& record) {
+    const std::uint16_t id = record.header.request_id;
+    std::error_code ec;
+    const auto body = fcgi::decode_begin_request(record.content, ec);
+    if (ec) return ec;
+    if (id == fcgi::management_request_id || find(id)) return fcgi::errc::bad_request_id;
+    if (body.request_role != fcgi::role::responder) {
+        end_request_record(id, 0, fcgi::protocol_status::unknown_role);
+        if (!body.keep_conn()) close_when_idle_ = true;
+        return {};
+    }
+    if (requests_.size() >= server_.limits().max_requests_per_connection) {
+        end_request_record(id, 0, fcgi::protocol_status::overloaded);
+        return {};
+    }
+    requests_.push_back(std::make_shared<request>(*this, id, body.keep_conn()));
+    return {};
+}
+
+void connection::on_abort_request(std::uint16_t id) {
+    const auto r = find(id);
+    if (!r) return;  // finished already, or never begun: nothing to abort
+    spdlog::debug("{}: request {} aborted by the web server", peer_, id);
+    // The web server wants END_REQUEST now; the plugin may still hold the
+    // handle, which stays valid (and is told) but no longer reaches anyone.
+    forget(*r);
+    r->abort();
+    r->detach();
+    end_request_record(id, 0, fcgi::protocol_status::request_complete);
+    if (!r->keep_conn()) close_when_idle_ = true;
+}
+
+std::error_code connection::on_params(const fcgi::record_view& record) {
+    const auto r = find(record.header.request_id);
+    if (!r) return {};  // a request we already answered (e.g. rejected)
+    if (r->params_done()) return fcgi::errc::stream_after_end;
+    if (!record.content.empty()) {
+        if (!r->append_params(record.content, server_.limits().max_params_bytes))
+            return fcgi::errc::params_too_large;
+        return {};
+    }
+    if (auto ec = r->end_params()) return ec;
+    if (r->ready()) dispatch(r);
+    return {};
+}
+
+void connection::on_stdin(const fcgi::record_view& record) {
+    const auto r = find(record.header.request_id);
+    if (!r || r->body_done()) return;  // answered already (e.g. 413): drop the rest
+    if (record.content.empty()) {
+        r->end_body();
+        if (r->ready()) dispatch(r);
+        return;
+    }
+    if (!r->append_body(record.content, server_.limits().max_body_bytes)) {
+        spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
+                     record.header.request_id, server_.limits().max_body_bytes);
+        r->reject(413);
+    }
+}
+
+void connection::on_get_values(std::string_view content) {
+    fcgi::name_value_reader reader(content);
+    std::string pairs;
+    std::string_view name;
+    std::string_view value;
+    std::error_code ec;
+    while (reader.next(name, value, ec)) {
+        std::string answer;
+        if (name == "FCGI_MAX_CONNS")
+            answer = std::to_string(server_.limits().max_connections);
+        else if (name == "FCGI_MAX_REQS")
+            answer = std::to_string(server_.limits().max_connections *
+                                    server_.limits().max_requests_per_connection);
+        else if (name == "FCGI_MPXS_CONNS")
+            answer = "1";
+        else
+            continue;  // unknown names are left out of the answer (spec 4.1)
+        if (pairs.size() + fcgi::name_value_size(name, answer) <= fcgi::max_content_length)
+            fcgi::append_name_value(pairs, name, answer);
+    }
+    fcgi::append_get_values_result(out_pending_, pairs);
+}
+
+void connection::dispatch(const std::shared_ptr<request>& r) {
+    server_.handle(*r);
+}
+
+// ---- Output ----------------------------------------------------------------------
+
+void connection::append_head(std::uint16_t id, std::string_view status_line,
+                             std::string_view headers) {
+    const std::size_t size = status_line.size() + headers.size();
+    if (size <= fcgi::max_content_length) {
+        fcgi::append_header(out_pending_, record_type::stdout_, id, static_cast<std::uint16_t>(size));
+        out_pending_.append(status_line).append(headers);
+    } else {
+        fcgi::append_stream(out_pending_, record_type::stdout_, id, status_line);
+        fcgi::append_stream(out_pending_, record_type::stdout_, id, headers);
+    }
+    flush();
+}
+
+void connection::append_stream(std::uint16_t id, record_type type, std::string_view data) {
+    fcgi::append_stream(out_pending_, type, id, data);
+    flush();
+}
+
+void connection::complete_request(request& r, bool stderr_used, std::uint32_t app_status) {
+    fcgi::append_stream_end(out_pending_, record_type::stdout_, r.id());
+    if (stderr_used) fcgi::append_stream_end(out_pending_, record_type::stderr_, r.id());
+    end_request_record(r.id(), app_status, fcgi::protocol_status::request_complete);
+    if (!r.keep_conn()) close_when_idle_ = true;
+    const int status = r.status();
+    forget(r);
+    server_.request_completed(status);
+    flush();
+}
+
+void connection::end_request_record(std::uint16_t id, std::uint32_t app_status,
+                                    fcgi::protocol_status status) {
+    fcgi::append_end_request(out_pending_, id, app_status, status);
+}
+
+void connection::flush() {
+    if (processing_ || writing_ || closed_) return;
+    if (out_pending_.empty()) {
+        close_if_done();
+        return;
+    }
+    do_write();
+}
+
+void connection::do_write() {
+    std::swap(out_pending_, out_writing_);
+    writing_ = true;
+    asio::async_write(
+        socket_, asio::buffer(out_writing_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+            self->on_write(ec, bytes);
+        });
+}
+
+void connection::on_write(const boost::system::error_code& ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+        if (ec != asio::error::operation_aborted)
+            spdlog::debug("write to {}: {}", peer_, ec.message());
+        close();
+        return;
+    }
+    out_writing_.clear();  // keeps its capacity for the next swap
+    flush();
+}
+
+// ---- Lifetime ----------------------------------------------------------------------
+
+bool connection::idle() const noexcept {
+    return requests_.empty() && !writing_ && out_pending_.empty();
+}
+
+void connection::close_if_done() {
+    if (closed_ || processing_) return;
+    if ((draining_ || close_when_idle_) && idle()) close();
+}
+
+void connection::drain() {
+    draining_ = true;
+    close_if_done();
+}
+
+void connection::close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(socket_type::shutdown_both, ignored);
+    socket_.close(ignored);
+    // Whatever is still in flight can no longer be answered: tell the plugin.
+    auto in_flight = std::move(requests_);
+    for (const auto& r : in_flight) {
+        r->abort();
+        r->detach();
+    }
+    spdlog::debug("connection from {} closed", peer_);
+    server_.connection_closed(this);
+}
+
+void connection::protocol_error(std::error_code ec, std::uint16_t id) {
+    spdlog::warn("{}: closing connection: {} (request {})", peer_, ec.message(), id);
+    close();
+}
+
+// ---- Requests ----------------------------------------------------------------------
+
+std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
+    for (const auto& r : requests_)
+        if (r->id() == id) return r;
+    return nullptr;
+}
+
+void connection::forget(const request& r) noexcept {
+    const auto it = std::find_if(requests_.begin(), requests_.end(),
+                                 [&](const auto& p) { return p.get() == &r; });
+    if (it != requests_.end()) requests_.erase(it);
+}
+
+}  // namespace fcgid::net

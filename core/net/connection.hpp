@@ -1,0 +1,94 @@
+// One accepted connection from the web server: reads records, runs the
+// request state machine, hands complete requests to the plugin and writes
+// responses back.
+//
+// fcgid is single-threaded: all of this runs on the loop thread, so there
+// are no strands and no locks. A connection keeps itself alive: every pending
+// handler binds shared_from_this(), and it is freed when none is left.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <boost/asio/generic/stream_protocol.hpp>
+
+#include "fcgi/decoder.hpp"
+#include "fcgi/record.hpp"
+
+namespace fcgid::net {
+
+class request;
+class server;
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    using socket_type = boost::asio::generic::stream_protocol::socket;
+
+    connection(server& owner, socket_type socket);
+    ~connection();
+
+    void start();
+    // Stop taking new connections' worth of work: close as soon as idle.
+    void drain();
+    // Close now, aborting whatever is in flight. Idempotent.
+    void close();
+
+    // ---- Output, called by requests ----
+
+    // The CGI head of a response: status line then header block, one record.
+    void append_head(std::uint16_t id, std::string_view status_line, std::string_view headers);
+    void append_stream(std::uint16_t id, fcgi::record_type type, std::string_view data);
+    // Ends the streams, queues END_REQUEST and forgets the request.
+    void complete_request(request& r, bool stderr_used, std::uint32_t app_status = 0);
+
+private:
+    void do_read();
+    void on_read(const boost::system::error_code& ec, std::size_t bytes);
+    void do_write();
+    void on_write(const boost::system::error_code& ec, std::size_t bytes);
+
+    // Consumes every whole record in the input buffer; false on a protocol error.
+    bool process_input();
+    std::error_code handle_record(const fcgi::record_view& record);
+    std::error_code on_begin_request(const fcgi::record_view& record);
+    void on_abort_request(std::uint16_t id);
+    std::error_code on_params(const fcgi::record_view& record);
+    void on_stdin(const fcgi::record_view& record);
+    void on_get_values(std::string_view content);
+    void dispatch(const std::shared_ptr<request>& r);
+
+    std::shared_ptr<request> find(std::uint16_t id) const noexcept;
+    void forget(const request& r) noexcept;
+    void end_request_record(std::uint16_t id, std::uint32_t app_status, fcgi::protocol_status status);
+    void flush();
+    bool idle() const noexcept;
+    void close_if_done();
+    void protocol_error(std::error_code ec, std::uint16_t id);
+
+    server& server_;
+    socket_type socket_;
+    std::string peer_;  // for log lines
+
+    // Input: bytes [in_begin_, in_end_) of in_ are received but not consumed.
+    std::vector<char> in_;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
+
+    // Output is double-buffered: requests append to out_pending_ while
+    // out_writing_ is on the wire; the two swap, so steady state allocates nothing.
+    std::string out_pending_;
+    std::string out_writing_;
+    bool writing_ = false;
+    bool processing_ = false;  // inside process_input: flush once at the end
+
+    std::vector<std::shared_ptr<request>> requests_;  // in flight on this connection
+    bool draining_ = false;
+    bool close_when_idle_ = false;  // a request without KEEP_CONN ended
+    bool closed_ = false;
+};
+
+}  // namespace fcgid::net

@@ -1,0 +1,124 @@
+#include "net/listener.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <fmt/core.h>
+
+#include "net/endpoint_text.hpp"
+
+namespace fcgid::net {
+namespace {
+
+namespace asio = boost::asio;
+using generic_protocol = asio::generic::stream_protocol;
+
+[[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
+
+void bind_and_listen(acceptor& a, const generic_protocol::endpoint& endpoint, const std::string& what) {
+    boost::system::error_code ec;
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail(fmt::format("cannot listen on {}: {}", what, ec.message()));
+}
+
+listener open_tcp(asio::io_context& io, const config::listen_config& config) {
+    asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    const auto results = resolver.resolve(config.host, std::to_string(config.port),
+                                          asio::ip::tcp::resolver::passive, ec);
+    if (ec || results.empty())
+        fail(fmt::format("cannot resolve host '{}': {}", config.host, ec.message()));
+    // "localhost" resolves to ::1 and 127.0.0.1; web server configs nearly
+    // always say 127.0.0.1, so prefer the IPv4 address when there is one.
+    asio::ip::tcp::endpoint chosen = results.begin()->endpoint();
+    for (const auto& entry : results)
+        if (entry.endpoint().address().is_v4()) {
+            chosen = entry.endpoint();
+            break;
+        }
+    listener l{acceptor(io), {}};
+    bind_and_listen(l.socket, generic_protocol::endpoint(chosen), fmt::format("{}:{}", config.host, config.port));
+    l.description = endpoint_text(l.socket.local_endpoint());
+    return l;
+}
+
+// A socket file left by a process that died is removed; anything else at the
+// path (a live socket, a regular file) is refused, never deleted.
+void remove_stale_socket(const std::string& path) {
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return;  // nothing there
+    if (!S_ISSOCK(st.st_mode))
+        fail(fmt::format("cannot listen on unix:{}: the path exists and is not a socket", path));
+    asio::io_context probe_io;
+    asio::local::stream_protocol::socket probe(probe_io);
+    boost::system::error_code ec;
+    probe.connect(asio::local::stream_protocol::endpoint(path), ec);
+    if (!ec) fail(fmt::format("cannot listen on unix:{}: another process is listening there", path));
+    if (unlink(path.c_str()) != 0)
+        fail(fmt::format("cannot remove stale socket unix:{}: {}", path, std::strerror(errno)));
+}
+
+listener open_unix(asio::io_context& io, const config::listen_config& config) {
+    const std::string& path = config.socket_path;
+    if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))
+        fail(fmt::format("invalid unix socket path '{}' (1 to {} bytes)", path,
+                         sizeof(sockaddr_un::sun_path) - 1));
+    remove_stale_socket(path);
+    listener l{acceptor(io), "unix:" + path};
+    bind_and_listen(l.socket, generic_protocol::endpoint(asio::local::stream_protocol::endpoint(path)),
+                    "unix:" + path);
+    return l;
+}
+
+listener adopt_fd(asio::io_context& io, const config::listen_config& config) {
+    const int fd = config.fd;
+    const std::string what = fmt::format("fd {}", fd);
+    struct stat st {};
+    if (fstat(fd, &st) != 0)
+        fail(fmt::format("{} is not open; pass --port, --socket or a listening socket on the fd", what));
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (!S_ISSOCK(st.st_mode) ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening == 0)
+        fail(fmt::format("{} is not a listening socket; pass --port or --socket, or start fcgid "
+                         "from a web server that hands it one",
+                         what));
+    int domain = 0;
+    int protocol = 0;
+    length = sizeof domain;
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length);
+    length = sizeof protocol;
+    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length);
+    listener l{acceptor(io), {}};
+    boost::system::error_code ec;
+    l.socket.assign(generic_protocol(domain, protocol), fd, ec);
+    if (ec) fail(fmt::format("cannot use {}: {}", what, ec.message()));
+    const auto local = l.socket.local_endpoint(ec);
+    l.description = ec ? what : fmt::format("{} ({})", what, endpoint_text(local));
+    return l;
+}
+
+}  // namespace
+
+listener open_listener(asio::io_context& io, const config::listen_config& config) {
+    switch (config.type) {
+        case config::listen_config::kind::tcp: return open_tcp(io, config);
+        case config::listen_config::kind::unix_socket: return open_unix(io, config);
+        case config::listen_config::kind::inherited_fd: return adopt_fd(io, config);
+    }
+    fail("unknown listener kind");
+}
+
+}  // namespace fcgid::net

@@ -1,0 +1,252 @@
+#include "net/request.hpp"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "fcgi/error.hpp"
+#include "fcgi/name_value.hpp"
+#include "http/status.hpp"
+#include "net/connection.hpp"
+
+namespace fcgid::net {
+namespace {
+
+// RFC 9110 token characters: what a header name may be made of.
+bool is_token(std::string_view name) noexcept {
+    if (name.empty()) return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool has_line_break(std::string_view value) noexcept {
+    return value.find_first_of("\r\n") != std::string_view::npos;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+request::request(connection& owner, std::uint16_t id, bool keep_conn)
+    : connection_(&owner), id_(id), keep_conn_(keep_conn) {}
+
+// ---- Input ------------------------------------------------------------------
+
+bool request::append_params(std::string_view data, std::uint64_t limit) {
+    if (params_raw_.size() + data.size() > limit) return false;
+    params_raw_.append(data);
+    return true;
+}
+
+std::error_code request::end_params() {
+    params_done_ = true;
+    // Two bytes of NUL per pair at most doubles nothing that matters; one
+    // reservation keeps the store from reallocating while indexing.
+    params_store_.reserve(params_raw_.size() * 2 + 16);
+    fcgi::name_value_reader reader(params_raw_);
+    std::string_view name;
+    std::string_view value;
+    std::error_code ec;
+    while (reader.next(name, value, ec)) {
+        param_entry entry{};
+        entry.name_offset = static_cast<std::uint32_t>(params_store_.size());
+        entry.name_length = static_cast<std::uint32_t>(name.size());
+        params_store_.append(name).push_back('\0');
+        entry.value_offset = static_cast<std::uint32_t>(params_store_.size());
+        entry.value_length = static_cast<std::uint32_t>(value.size());
+        params_store_.append(value).push_back('\0');
+        params_.push_back(entry);
+    }
+    params_raw_.clear();
+    params_raw_.shrink_to_fit();
+    return ec;
+}
+
+bool request::append_body(std::string_view data, std::uint64_t limit) {
+    if (body_.size() + data.size() > limit) return false;
+    body_.append(data);
+    return true;
+}
+
+// ---- Params and body ----------------------------------------------------------
+
+bool request::param_at(std::size_t index, std::string_view& name,
+                       std::string_view& value) const noexcept {
+    if (index >= params_.size()) return false;
+    const param_entry& e = params_[index];
+    name = std::string_view(params_store_).substr(e.name_offset, e.name_length);
+    value = std::string_view(params_store_).substr(e.value_offset, e.value_length);
+    return true;
+}
+
+bool request::find_param(std::string_view name, std::string_view& value) const noexcept {
+    // A linear scan: a request has a few dozen params, and this touches one
+    // contiguous buffer, which beats building a hash map per request.
+    for (const param_entry& e : params_) {
+        if (e.name_length == name.size() &&
+            std::string_view(params_store_).substr(e.name_offset, e.name_length) == name) {
+            value = std::string_view(params_store_).substr(e.value_offset, e.value_length);
+            return true;
+        }
+    }
+    return false;
+}
+
+// ---- Response -------------------------------------------------------------------
+
+int request::set_status(int status) noexcept {
+    if (status < 100 || status > 999) return FCGID_EINVAL;
+    if (head_sent_ || completed_) return FCGID_ESTATE;
+    status_ = status;
+    return FCGID_OK;
+}
+
+int request::add_header(std::string_view name, std::string_view value) {
+    if (!is_token(name) || has_line_break(value) || iequals(name, "Status")) return FCGID_EINVAL;
+    if (head_sent_ || completed_) return FCGID_ESTATE;
+    head_.append(name).append(": ").append(value).append("\r\n");
+    return FCGID_OK;
+}
+
+void request::send_head() {
+    // "Status: 200 OK\r\n" + headers + "\r\n", as one STDOUT record with no
+    // temporary string: the status line is formatted on the stack.
+    char status_line[64];
+    std::string_view reason = http::reason_phrase(status_);
+    char* p = status_line;
+    p = std::copy_n("Status: ", 8, p);
+    p = std::to_chars(p, p + 3, status_).ptr;
+    *p++ = ' ';
+    reason = reason.substr(0, sizeof status_line - (p - status_line) - 2);
+    p = std::copy(reason.begin(), reason.end(), p);
+    *p++ = '\r';
+    *p++ = '\n';
+    head_.append("\r\n");
+    connection_->append_head(id_, std::string_view(status_line, p - status_line), head_);
+    head_sent_ = true;
+    head_.clear();
+}
+
+int request::write(std::string_view data) {
+    if (completed_ && !aborted()) return FCGID_ESTATE;
+    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (data.empty()) return FCGID_OK;
+    if (!head_sent_) send_head();
+    connection_->append_stream(id_, fcgi::record_type::stdout_, data);
+    return FCGID_OK;
+}
+
+int request::write_stderr(std::string_view data) {
+    if (completed_ && !aborted()) return FCGID_ESTATE;
+    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (data.empty()) return FCGID_OK;
+    connection_->append_stream(id_, fcgi::record_type::stderr_, data);
+    stderr_sent_ = true;
+    return FCGID_OK;
+}
+
+void request::complete() {
+    completed_ = true;
+    if (connection_ == nullptr) return;
+    if (!head_sent_) send_head();
+    connection_->complete_request(*this, stderr_sent_);
+}
+
+int request::finish() {
+    if (!plugin_ref_ && dispatched_) return FCGID_ESTATE;
+    if (!completed_ && !aborted()) complete();
+    end_plugin_hold();
+    return FCGID_OK;
+}
+
+int request::fail(std::string_view reason) {
+    if (!plugin_ref_ && dispatched_) return FCGID_ESTATE;
+    if (!completed_ && !aborted()) {
+        spdlog::error("request failed: {} ({})", reason.empty() ? "no reason given" : reason,
+                      uri_for_log());
+        if (!head_sent_) {
+            status_ = 500;
+            head_.clear();
+            complete();
+        } else {
+            // Part of the body is out: ending the request normally would pass
+            // a cut-short body off as whole. Signal failure in the app status.
+            completed_ = true;
+            if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
+        }
+    }
+    end_plugin_hold();
+    return FCGID_OK;
+}
+
+int request::release() {
+    if (!plugin_ref_ && dispatched_) return FCGID_ESTATE;
+    if (!completed_ && !aborted()) return fail("plugin released the response without finishing it");
+    end_plugin_hold();
+    return FCGID_OK;
+}
+
+int request::set_abort_callback(fcgid_abort_callback callback, void* user_data) noexcept {
+    if (aborted()) return FCGID_EABORTED;
+    abort_callback_ = callback;
+    abort_user_data_ = user_data;
+    return FCGID_OK;
+}
+
+void request::reject(int status) {
+    dispatched_ = true;
+    status_ = status;
+    complete();
+}
+
+void request::dispatched(int handle_rc) {
+    dispatched_ = true;
+    if (handle_rc == FCGID_DEFERRED) return;  // the plugin keeps plugin_ref_
+    if (!plugin_ref_) return;                 // finished inside handle()
+    if (handle_rc == FCGID_OK) {
+        finish();
+        return;
+    }
+    char reason[64];
+    auto end = fmt::format_to_n(reason, sizeof reason, "handler returned {}", handle_rc).out;
+    fail(std::string_view(reason, end - reason));
+}
+
+void request::abort() noexcept {
+    if (aborted_.exchange(true, std::memory_order_acq_rel)) return;
+    const auto callback = abort_callback_;
+    abort_callback_ = nullptr;
+    // Only a plugin still holding the handle has anything to stop.
+    if (callback && plugin_ref_) callback(abort_user_data_, as_response());
+}
+
+void request::detach() noexcept {
+    connection_ = nullptr;
+    completed_ = true;
+}
+
+void request::end_plugin_hold() noexcept {
+    dispatched_ = true;
+    abort_callback_ = nullptr;
+    // Move out first: resetting may destroy *this.
+    auto self = std::move(plugin_ref_);
+}
+
+std::string_view request::uri_for_log() const noexcept {
+    std::string_view uri;
+    if (find_param("REQUEST_URI", uri)) return uri;
+    return "no REQUEST_URI";
+}
+
+}  // namespace fcgid::net

@@ -1,0 +1,130 @@
+// One FastCGI request and its response: the object behind the plugin ABI's
+// opaque fcgid_request and fcgid_response handles.
+//
+// Lifetime: the connection owns a request while it is in flight; while the
+// plugin holds the handle (from handle() until it finishes or releases the
+// response) the request also owns itself through plugin_ref_. So a request
+// may outlive its connection (the connection then detaches it) and a plugin
+// never touches freed memory, whichever side ends first.
+//
+// Threading: every member function runs on the loop thread. Reads of params
+// and body from other threads are safe because both are immutable once the
+// plugin has been called. host_api.cpp hops other calls onto the loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "fcgi/record.hpp"
+#include "fcgid/plugin.h"
+
+namespace fcgid::net {
+
+class connection;
+
+class request : public std::enable_shared_from_this<request> {
+public:
+    request(connection& owner, std::uint16_t id, bool keep_conn);
+
+    std::uint16_t id() const noexcept { return id_; }
+    bool keep_conn() const noexcept { return keep_conn_; }
+
+    // ---- Input, fed by the connection ----
+
+    // Appends part of the PARAMS stream; false when the params limit is passed.
+    bool append_params(std::string_view data, std::uint64_t limit);
+    // The empty PARAMS record arrived: index the pairs. Fails on malformed pairs.
+    std::error_code end_params();
+    // Appends part of the body; false when the body limit is passed.
+    bool append_body(std::string_view data, std::uint64_t limit);
+    void end_body() noexcept { body_done_ = true; }
+
+    bool params_done() const noexcept { return params_done_; }
+    bool body_done() const noexcept { return body_done_; }
+    bool ready() const noexcept { return params_done_ && body_done_ && !dispatched_; }
+
+    // ---- What the plugin reads (any thread once dispatched) ----
+
+    std::size_t param_count() const noexcept { return params_.size(); }
+    // False past the end. Views are NUL-terminated.
+    bool param_at(std::size_t index, std::string_view& name, std::string_view& value) const noexcept;
+    bool find_param(std::string_view name, std::string_view& value) const noexcept;
+    std::string_view body() const noexcept { return body_; }
+
+    // ---- The response (loop thread), each returns an FCGID_* code ----
+
+    int set_status(int status) noexcept;
+    int add_header(std::string_view name, std::string_view value);
+    int write(std::string_view data);
+    int write_stderr(std::string_view data);
+    int finish();
+    int fail(std::string_view reason);
+    int release();
+    int set_abort_callback(fcgid_abort_callback callback, void* user_data) noexcept;
+    bool aborted() const noexcept { return aborted_.load(std::memory_order_acquire); }
+
+    // ---- Driven by the connection and the server ----
+
+    // Called just before handle(): from now on the plugin holds the handles.
+    void hand_to_plugin() { plugin_ref_ = shared_from_this(); }
+    // handle() returned `handle_rc`: finish, fail or keep waiting (deferred).
+    void dispatched(int handle_rc);
+    // The web server aborted, or the connection is gone: tell the plugin once.
+    void abort() noexcept;
+    // The connection is gone; the response can no longer be delivered.
+    void detach() noexcept;
+    // Answers with `status` and an empty body at once (e.g. 413), bypassing the plugin.
+    void reject(int status);
+    // True while the plugin holds the handle.
+    bool held_by_plugin() const noexcept { return plugin_ref_ != nullptr; }
+    int status() const noexcept { return status_; }
+
+    fcgid_request* as_request() noexcept { return reinterpret_cast<fcgid_request*>(this); }
+    fcgid_response* as_response() noexcept { return reinterpret_cast<fcgid_response*>(this); }
+    static request& from(const fcgid_request* r) noexcept {
+        return *reinterpret_cast<request*>(const_cast<fcgid_request*>(r));
+    }
+    static request& from(const fcgid_response* r) noexcept {
+        return *reinterpret_cast<request*>(const_cast<fcgid_response*>(r));
+    }
+
+private:
+    struct param_entry {
+        std::uint32_t name_offset, name_length, value_offset, value_length;
+    };
+
+    void send_head();
+    void complete();
+    // The plugin gave the handle back; drop its reference last.
+    void end_plugin_hold() noexcept;
+    std::string_view uri_for_log() const noexcept;
+
+    connection* connection_;  // nullptr once detached
+    const std::uint16_t id_;
+    const bool keep_conn_;
+
+    std::string params_raw_;    // the PARAMS stream as received
+    std::string params_store_;  // name\0value\0... so views are NUL-terminated
+    std::vector<param_entry> params_;
+    std::string body_;
+    bool params_done_ = false;
+    bool body_done_ = false;
+    bool dispatched_ = false;
+
+    int status_ = 200;
+    std::string head_;  // header lines added so far, each ending in CRLF
+    bool head_sent_ = false;
+    bool stderr_sent_ = false;
+    bool completed_ = false;  // END_REQUEST queued, or nothing more can be sent
+    std::atomic<bool> aborted_{false};
+    fcgid_abort_callback abort_callback_ = nullptr;
+    void* abort_user_data_ = nullptr;
+    std::shared_ptr<request> plugin_ref_;
+};
+
+}  // namespace fcgid::net

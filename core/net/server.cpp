@@ -1,0 +1,184 @@
+#include "net/server.hpp"
+
+#include <csignal>
+#include <vector>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "config/byte_size.hpp"
+#include "net/connection.hpp"
+#include "net/request.hpp"
+#include "plugin/plugin_host.hpp"
+
+namespace fcgid::net {
+namespace {
+
+namespace asio = boost::asio;
+
+// After EMFILE/ENFILE, wait this long before accepting again instead of
+// spinning on an error that will not go away by itself.
+constexpr std::chrono::milliseconds accept_backoff{100};
+
+const char* signal_name(int signal_number) {
+    switch (signal_number) {
+        case SIGTERM: return "SIGTERM";
+        case SIGINT: return "SIGINT";
+        default: return "signal";
+    }
+}
+
+}  // namespace
+
+server::server(asio::io_context& io, const config::limits_config& limits,
+               plugin::plugin_host& plugin, listener listen)
+    : io_(io), limits_(limits), plugin_(plugin), acceptor_(std::move(listen.socket)),
+      signals_(io, SIGTERM, SIGINT), time_limit_timer_(io), shutdown_timer_(io) {}
+
+int server::run() {
+    wait_for_signal();
+    if (limits_.time_limit.count() > 0) {
+        time_limit_timer_.expires_after(limits_.time_limit);
+        time_limit_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) start_drain(fmt::format("time limit reached ({} s)", limits_.time_limit.count()));
+        });
+    }
+    do_accept();
+    io_.run();
+    spdlog::info("exiting: {}; {} requests served", drain_reason_, requests_served_);
+    return exit_code_;
+}
+
+// ---- Accepting ------------------------------------------------------------------
+
+void server::do_accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec,
+                                  asio::generic::stream_protocol::socket socket) {
+        on_accept(ec, std::move(socket));
+    });
+}
+
+void server::on_accept(const boost::system::error_code& ec,
+                       asio::generic::stream_protocol::socket socket) {
+    if (draining_) return;  // the acceptor is closed; late completions land here
+    if (ec) {
+        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+            ec.value() == ENFILE || ec.value() == ENOMEM) {
+            spdlog::warn("accept: {}; retrying in {} ms", ec.message(), accept_backoff.count());
+            auto timer = std::make_shared<asio::steady_timer>(io_, accept_backoff);
+            timer->async_wait([this, timer](const boost::system::error_code&) {
+                if (!draining_) do_accept();
+            });
+            return;
+        }
+        spdlog::debug("accept: {}", ec.message());
+        do_accept();
+        return;
+    }
+    auto c = std::make_shared<connection>(*this, std::move(socket));
+    connections_.emplace(c.get(), c);
+    c->start();
+    do_accept();
+}
+
+// ---- Requests ---------------------------------------------------------------------
+
+void server::handle(request& r) {
+    r.hand_to_plugin();
+    const int rc = plugin_.handle(r.as_request(), r.as_response());
+    r.dispatched(rc);
+}
+
+void server::request_completed(int status) {
+    ++requests_served_;
+    if (draining_) return;
+    if (limits_.auto_shutdown && status >= 500 && status <= 599) {
+        start_drain(fmt::format("auto-shutdown after a 5xx response (status {})", status));
+        return;
+    }
+    if (limits_.request_limit > 0 && requests_served_ >= limits_.request_limit) {
+        start_drain(fmt::format("request limit reached ({} of {} requests)", requests_served_,
+                                limits_.request_limit));
+        return;
+    }
+    check_memory();
+}
+
+void server::check_memory() {
+    if (limits_.memory_limit == 0) return;
+    const std::uint64_t resident = memory_.read();
+    if (resident >= limits_.memory_limit)
+        start_drain(fmt::format("memory limit reached (resident {:.1f} MiB, limit {:.1f} MiB)",
+                                config::to_mib(resident), config::to_mib(limits_.memory_limit)));
+}
+
+// ---- Draining -----------------------------------------------------------------------
+
+void server::wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+        if (!ec) on_signal(signal_number);
+    });
+}
+
+void server::on_signal(int signal_number) {
+    if (draining_) {
+        force_stop(fmt::format("second signal ({})", signal_name(signal_number)));
+        return;
+    }
+    start_drain(fmt::format("signal {}", signal_name(signal_number)));
+    wait_for_signal();
+}
+
+void server::start_drain(std::string reason) {
+    if (draining_) return;
+    draining_ = true;
+    drain_reason_ = std::move(reason);
+    spdlog::info("draining: {}", drain_reason_);
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    time_limit_timer_.cancel();
+    if (limits_.shutdown_timeout.count() > 0) {
+        shutdown_timer_.expires_after(limits_.shutdown_timeout);
+        shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                force_stop(fmt::format("shutdown timeout ({} s) expired",
+                                       limits_.shutdown_timeout.count()));
+        });
+    }
+    // drain() may close a connection, which removes it from the map: iterate a copy.
+    std::vector<std::shared_ptr<connection>> open;
+    open.reserve(connections_.size());
+    for (const auto& [raw, c] : connections_) open.push_back(c);
+    for (const auto& c : open) c->drain();
+    if (limits_.shutdown_timeout.count() == 0 && !connections_.empty())
+        force_stop("shutdown timeout is 0");
+    stop_when_drained();
+}
+
+void server::connection_closed(connection* c) {
+    connections_.erase(c);
+    stop_when_drained();
+}
+
+void server::stop_when_drained() {
+    if (!draining_ || stopped_ || !connections_.empty()) return;
+    stopped_ = true;
+    signals_.cancel();
+    shutdown_timer_.cancel();
+    io_.stop();
+}
+
+void server::force_stop(const std::string& why) {
+    if (stopped_) return;
+    spdlog::warn("stopping at once: {}; {} connections still open", why, connections_.size());
+    exit_code_ = 1;
+    if (drain_reason_.empty()) drain_reason_ = why;
+    else drain_reason_ += ", then " + why;
+    draining_ = true;
+    std::vector<std::shared_ptr<connection>> open;
+    for (const auto& [raw, c] : connections_) open.push_back(c);
+    for (const auto& c : open) c->close();
+    stop_when_drained();
+}
+
+}  // namespace fcgid::net

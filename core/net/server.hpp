@@ -1,0 +1,79 @@
+// The server: accepts connections, runs requests through the plugin, watches
+// the limits and signals, and drains.
+//
+// A drain (a limit reached, SIGTERM/SIGINT) closes the listener, lets every
+// request in flight finish, still serves requests that arrive on connections
+// already open (the web server picked this process for them), closes each
+// connection once it has nothing in flight, and stops when none is left, or
+// when --shutdown-timeout runs out, or on a second signal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/server_config.hpp"
+#include "limits/resident_memory.hpp"
+#include "net/listener.hpp"
+
+namespace fcgid::plugin {
+class plugin_host;
+}
+
+namespace fcgid::net {
+
+class connection;
+class request;
+
+class server {
+public:
+    server(boost::asio::io_context& io, const config::limits_config& limits,
+           plugin::plugin_host& plugin, listener listen);
+
+    // Runs the loop until the drain ends. Returns the exit code: 0 after a
+    // graceful drain, 1 when it was cut short.
+    int run();
+
+    const config::limits_config& limits() const noexcept { return limits_; }
+
+    // ---- Called by connections ----
+    void handle(request& r);
+    void request_completed(int status);
+    void connection_closed(connection* c);
+
+private:
+    void do_accept();
+    void on_accept(const boost::system::error_code& ec,
+                   boost::asio::generic::stream_protocol::socket socket);
+    void wait_for_signal();
+    void on_signal(int signal_number);
+    void start_drain(std::string reason);
+    void stop_when_drained();
+    void force_stop(const std::string& why);
+    void check_memory();
+
+    boost::asio::io_context& io_;
+    const config::limits_config& limits_;
+    plugin::plugin_host& plugin_;
+    acceptor acceptor_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer time_limit_timer_;
+    boost::asio::steady_timer shutdown_timer_;
+    limits::resident_memory memory_;
+    std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
+
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::uint64_t requests_served_ = 0;
+    bool draining_ = false;
+    bool stopped_ = false;
+    std::string drain_reason_;
+    int exit_code_ = 0;
+};
+
+}  // namespace fcgid::net

@@ -1,0 +1,222 @@
+#include "plugin/host_api.hpp"
+
+#include <new>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/request.hpp"
+
+namespace fcgid::plugin {
+namespace {
+
+using net::request;
+
+boost::asio::io_context* loop_io = nullptr;
+std::thread::id loop_thread;
+std::string plugin_name = "plugin";
+
+bool on_loop_thread() noexcept { return std::this_thread::get_id() == loop_thread; }
+
+// Runs `op` now; turns an allocation failure into a code, since nothing may
+// throw across the ABI.
+template <typename Op>
+int guarded(Op&& op) noexcept {
+    try {
+        return op();
+    } catch (const std::bad_alloc&) {
+        return FCGID_ENOMEM;
+    } catch (...) {
+        return FCGID_EFAIL;
+    }
+}
+
+// Hands `op` (which owns copies of its arguments) to the loop. The posted
+// handler holds a reference, so the request outlives it even if the plugin
+// finishes the response in a later call.
+template <typename Op>
+int post_to_loop(const fcgid_response* response, const char* what, Op&& op) noexcept {
+    return guarded([&] {
+        boost::asio::post(*loop_io, [self = request::from(response).shared_from_this(), what,
+                                     op = std::forward<Op>(op)]() mutable {
+            const int rc = guarded([&] { return op(*self); });
+            // The caller got FCGID_OK long ago; a real failure must not vanish.
+            if (rc < 0 && rc != FCGID_EABORTED)
+                spdlog::warn("[{}] {} from a plugin thread failed: error {}", plugin_name, what, rc);
+        });
+        return FCGID_OK;
+    });
+}
+
+// Runs `now` on the loop thread, or posts `later` (which owns its data) to it.
+template <typename Now, typename Later>
+int on_loop(fcgid_response* response, const char* what, Now&& now, Later&& later) noexcept {
+    if (response == nullptr) return FCGID_EINVAL;
+    if (on_loop_thread()) return guarded([&] { return now(request::from(response)); });
+    return post_to_loop(response, what, std::forward<Later>(later));
+}
+
+std::string_view view(const void* data, size_t len) noexcept {
+    return {static_cast<const char*>(data), len};
+}
+
+// ---- The table's functions -------------------------------------------------------
+
+void host_log(int level, const char* msg, size_t len) noexcept {
+    if (msg == nullptr) return;
+    spdlog::level::level_enum spd = spdlog::level::info;
+    switch (level) {
+        case FCGID_LOG_TRACE: spd = spdlog::level::trace; break;
+        case FCGID_LOG_DEBUG: spd = spdlog::level::debug; break;
+        case FCGID_LOG_INFO: spd = spdlog::level::info; break;
+        case FCGID_LOG_WARN: spd = spdlog::level::warn; break;
+        default: spd = spdlog::level::err; break;
+    }
+    try {
+        spdlog::log(spd, "[{}] {}", plugin_name, view(msg, len));
+    } catch (...) {
+        // Logging must never take the process down.
+    }
+}
+
+int host_request_role(const fcgid_request* r) noexcept {
+    return r == nullptr ? FCGID_EINVAL : FCGID_ROLE_RESPONDER;
+}
+
+int host_request_param(const fcgid_request* r, const char* name, size_t name_len,
+                       const char** value, size_t* value_len) noexcept {
+    if (r == nullptr || name == nullptr || value == nullptr || value_len == nullptr)
+        return FCGID_EINVAL;
+    std::string_view found;
+    if (!request::from(r).find_param(view(name, name_len), found)) return FCGID_ENOTFOUND;
+    *value = found.data();
+    *value_len = found.size();
+    return FCGID_OK;
+}
+
+size_t host_request_param_count(const fcgid_request* r) noexcept {
+    return r == nullptr ? 0 : request::from(r).param_count();
+}
+
+int host_request_param_at(const fcgid_request* r, size_t index, const char** name,
+                          size_t* name_len, const char** value, size_t* value_len) noexcept {
+    if (r == nullptr || name == nullptr || name_len == nullptr || value == nullptr ||
+        value_len == nullptr)
+        return FCGID_EINVAL;
+    std::string_view n;
+    std::string_view v;
+    if (!request::from(r).param_at(index, n, v)) return FCGID_ENOTFOUND;
+    *name = n.data();
+    *name_len = n.size();
+    *value = v.data();
+    *value_len = v.size();
+    return FCGID_OK;
+}
+
+int host_request_body(const fcgid_request* r, const void** data, size_t* len) noexcept {
+    if (r == nullptr || data == nullptr || len == nullptr) return FCGID_EINVAL;
+    const std::string_view body = request::from(r).body();
+    *data = body.data();
+    *len = body.size();
+    return FCGID_OK;
+}
+
+int host_response_set_status(fcgid_response* r, int status) noexcept {
+    return on_loop(
+        r, "response_set_status", [&](request& q) { return q.set_status(status); },
+        [status](request& q) { return q.set_status(status); });
+}
+
+int host_response_add_header(fcgid_response* r, const char* name, size_t name_len,
+                             const char* value, size_t value_len) noexcept {
+    if (name == nullptr || (value == nullptr && value_len != 0)) return FCGID_EINVAL;
+    const std::string_view n = view(name, name_len);
+    const std::string_view v = value ? view(value, value_len) : std::string_view();
+    return on_loop(
+        r, "response_add_header", [&](request& q) { return q.add_header(n, v); },
+        [n = std::string(n), v = std::string(v)](request& q) { return q.add_header(n, v); });
+}
+
+int host_response_write(fcgid_response* r, const void* data, size_t len) noexcept {
+    if (data == nullptr && len != 0) return FCGID_EINVAL;
+    if (len == 0) return r == nullptr ? FCGID_EINVAL : FCGID_OK;
+    const std::string_view bytes = view(data, len);
+    return on_loop(
+        r, "response_write", [&](request& q) { return q.write(bytes); },
+        [copy = std::string(bytes)](request& q) { return q.write(copy); });
+}
+
+int host_response_write_stderr(fcgid_response* r, const void* data, size_t len) noexcept {
+    if (data == nullptr && len != 0) return FCGID_EINVAL;
+    if (len == 0) return r == nullptr ? FCGID_EINVAL : FCGID_OK;
+    const std::string_view bytes = view(data, len);
+    return on_loop(
+        r, "response_write_stderr", [&](request& q) { return q.write_stderr(bytes); },
+        [copy = std::string(bytes)](request& q) { return q.write_stderr(copy); });
+}
+
+int host_response_finish(fcgid_response* r) noexcept {
+    const auto op = [](request& q) { return q.finish(); };
+    return on_loop(r, "response_finish", op, op);
+}
+
+int host_response_fail(fcgid_response* r, const char* reason, size_t reason_len) noexcept {
+    const std::string_view text = reason ? view(reason, reason_len) : std::string_view();
+    return on_loop(
+        r, "response_fail", [&](request& q) { return q.fail(text); },
+        [copy = std::string(text)](request& q) { return q.fail(copy); });
+}
+
+int host_response_release(fcgid_response* r) noexcept {
+    const auto op = [](request& q) { return q.release(); };
+    return on_loop(r, "response_release", op, op);
+}
+
+int host_response_on_abort(fcgid_response* r, fcgid_abort_callback callback,
+                           void* user_data) noexcept {
+    if (r == nullptr) return FCGID_EINVAL;
+    // The callback is called on the loop thread; registering it elsewhere
+    // would race with the abort it is meant to catch.
+    if (!on_loop_thread()) return FCGID_ESTATE;
+    return request::from(r).set_abort_callback(callback, user_data);
+}
+
+int host_response_is_aborted(const fcgid_response* r) noexcept {
+    return r != nullptr && request::from(r).aborted() ? 1 : 0;
+}
+
+const fcgid_host_api table = {
+    sizeof(fcgid_host_api),
+    FCGID_ABI_VERSION,
+    host_log,
+    host_request_role,
+    host_request_param,
+    host_request_param_count,
+    host_request_param_at,
+    host_request_body,
+    host_response_set_status,
+    host_response_add_header,
+    host_response_write,
+    host_response_write_stderr,
+    host_response_finish,
+    host_response_fail,
+    host_response_release,
+    host_response_on_abort,
+    host_response_is_aborted,
+};
+
+}  // namespace
+
+const fcgid_host_api* host_api_table() noexcept { return &table; }
+
+void bind_loop(boost::asio::io_context& io) {
+    loop_io = &io;
+    loop_thread = std::this_thread::get_id();
+}
+
+void set_plugin_name(std::string name) { plugin_name = std::move(name); }
+
+}  // namespace fcgid::plugin

@@ -1,0 +1,51 @@
+// Loads a plugin with Boost.DLL, checks it, initialises it and calls it.
+//
+// The shared_library is the first member, so it is destroyed last: nothing
+// taken from the library (descriptor, function pointers, the plugin's state)
+// outlives it. Teardown order: the plugin's shutdown(), then unload.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/dll/shared_library.hpp>
+
+#include "config/server_config.hpp"
+#include "fcgid/plugin.h"
+
+namespace fcgid::plugin {
+
+class plugin_host {
+public:
+    // Loads and initialises the plugin. Throws std::runtime_error with one
+    // line naming the problem: missing file, no entry point, ABI mismatch,
+    // refused host, init failure with the plugin's own reason.
+    // bind_loop() must have been called first.
+    explicit plugin_host(const config::plugin_config& config);
+    ~plugin_host();
+
+    plugin_host(const plugin_host&) = delete;
+    plugin_host& operator=(const plugin_host&) = delete;
+
+    // Calls the plugin's handle(); an exception that escapes it anyway
+    // becomes FCGID_EFAIL here rather than ending the process.
+    int handle(fcgid_request* request, fcgid_response* response) noexcept;
+
+    // Calls the plugin's shutdown() once; later calls do nothing.
+    void shutdown() noexcept;
+
+    const std::string& name() const noexcept { return name_; }
+    const std::string& version() const noexcept { return version_; }
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    boost::dll::shared_library library_;
+    std::string path_;
+    std::string name_;
+    std::string version_;
+    const fcgid_plugin* descriptor_ = nullptr;
+    void* state_ = nullptr;
+    bool initialised_ = false;
+};
+
+}  // namespace fcgid::plugin

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The two commands README.md gives a new user on a fresh Debian 12 machine:
+#
+#   scripts/dev.sh hello   install what is missing, build, and run fcgid
+#                          serving the hello plugin on 127.0.0.1:5000
+#   scripts/dev.sh test    install what is missing, build, and run every test
+#
+# Both install the build into build/stage exactly as `cmake --install` lays it
+# out for users (bin/fcgid, lib/fcgid/plugins/*.so, include/fcgid, lib/cmake).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+STAGE_DIR="$BUILD_DIR/stage"
+
+# Debian 12 packages the build and the tests need. nginx-light and curl are
+# for the interop tests, which put a real nginx in front of fcgid.
+PACKAGES=(
+  g++ cmake make ccache pkg-config
+  libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev
+  nginx-light curl python3 procps
+)
+
+install_missing_packages() {
+  local missing=() package
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+  cmake --install "$BUILD_DIR" --prefix "$STAGE_DIR" > /dev/null
+}
+
+case "${1:-}" in
+  hello)
+    install_missing_packages
+    build
+    exec "$STAGE_DIR/bin/fcgid" run --host 127.0.0.1 --port 5000 \
+      --plugin "$STAGE_DIR/lib/fcgid/plugins/hello.so"
+    ;;
+  test)
+    install_missing_packages
+    build
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 300
+    ;;
+  *)
+    echo "usage: $0 hello|test" >&2
+    exit 2
+    ;;
+esac

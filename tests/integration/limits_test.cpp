@@ -1,0 +1,260 @@
+// Limits, drains and signals (CONTRACT.md, "CLI" and "Drain").
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "daemon_process.hpp"
+#include "fcgi_client.hpp"
+
+namespace fcgid_test {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+cgi_response ok_echo(fcgi_connection& conn, std::uint16_t id, std::string_view body = "x") {
+    response r = conn.round_trip(id, "", body, fcgi::keep_conn, "POST");
+    return parse_cgi_response(r.stdout_data);
+}
+
+// True once a connect to the daemon's port is refused (the listener is
+// closed), polling for at most `timeout`.
+bool listener_closed_within(const daemon_process& d, std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+        if (d.try_connect() == ECONNREFUSED) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+TEST(Limits, RequestLimit3ServesThreeThenClosesKeptConnectionAndExits0) {
+    auto d = daemon_process::start(echo_plugin(), {"--request-limit", "3"});
+    auto conn = d->connect();
+    for (std::uint16_t id = 1; id <= 3; ++id) {
+        EXPECT_EQ(ok_echo(conn, id, "n" + std::to_string(id)).body, "n" + std::to_string(id));
+    }
+    EXPECT_TRUE(conn.wait_closed(3000ms)) << "kept connection not closed by the drain";
+    auto code = d->wait_exit(5000ms);
+    ASSERT_TRUE(code.has_value()) << "still running after the request limit; log:\n" << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    std::string log = d->log();
+    EXPECT_NE(log.find("draining: request limit reached (3 of 3 requests)"), std::string::npos) << log;
+    EXPECT_NE(log.find("exiting: request limit reached (3 of 3 requests); 3 requests served"),
+              std::string::npos)
+        << log;
+}
+
+TEST(Limits, RequestLimit1DrainDeliversTheDelayedRequestInFlight) {
+    auto d = daemon_process::start(echo_plugin(), {"--request-limit", "1"});
+    auto slow = d->connect();
+    auto quick = d->connect();
+    // GET_VALUES proves both connections were accepted without counting as requests.
+    for (auto* c : {&slow, &quick}) {
+        c->send_get_values({"FCGI_MPXS_CONNS"});
+        c->read_management_record();
+    }
+    auto start = clock_type::now();
+    slow.send_request(1, "delay_ms=1500&bytes=70000");
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(ok_echo(quick, 1, "q").body, "q");
+    // The limit is reached: the listener closes while the slow request goes on.
+    EXPECT_TRUE(listener_closed_within(*d, 1000ms)) << "listener still accepting during the drain";
+    EXPECT_LT(clock_type::now() - start, 1400ms) << "test too slow to observe the drain";
+    EXPECT_TRUE(quick.wait_closed(2000ms));
+
+    response r = slow.read_response(1, 5000ms);
+    cgi_response http = parse_cgi_response(r.stdout_data);
+    EXPECT_EQ(http.status, 200);
+    EXPECT_EQ(http.body.size(), 70000u);
+    EXPECT_TRUE(r.stdout_terminated);
+    EXPECT_TRUE(slow.wait_closed(2000ms));
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_NE(d->log().find("request limit reached (1 of 1 requests)"), std::string::npos) << d->log();
+    EXPECT_NE(d->log().find("; 2 requests served"), std::string::npos) << d->log();
+}
+
+TEST(Limits, TimeLimit1ExitsIdleDaemonAfterOneSecond) {
+    auto start = clock_type::now();
+    auto d = daemon_process::start(hello_plugin(), {"--time-limit", "1"});
+    auto code = d->wait_exit(4000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_GE(clock_type::now() - start, 900ms);
+    EXPECT_NE(d->log().find("draining: time limit reached (1 s)"), std::string::npos) << d->log();
+    EXPECT_NE(d->log().find("exiting: time limit reached (1 s); 0 requests served"),
+              std::string::npos)
+        << d->log();
+}
+
+TEST(Limits, TimeLimit1WaitsForDelayedRequestInFlight) {
+    auto d = daemon_process::start(echo_plugin(), {"--time-limit", "1"});
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=1500&bytes=3");
+    response r = conn.read_response(1, 5000ms);
+    EXPECT_EQ(parse_cgi_response(r.stdout_data).body, "abc");
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_NE(d->log().find("exiting: time limit reached (1 s); 1 requests served"),
+              std::string::npos)
+        << d->log();
+}
+
+TEST(Limits, MemoryLimit64mDrainsAfterHoldMb96) {
+    auto d = daemon_process::start(echo_plugin(), {"--memory-limit", "64m"});
+    auto conn = d->connect();
+    EXPECT_EQ(ok_echo(conn, 1).status, 200);
+    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(d->running()) << "drained below the memory limit:\n" << d->log();
+
+    response r = conn.round_trip(2, "hold_mb=96");
+    EXPECT_EQ(parse_cgi_response(r.stdout_data).status, 200);
+    auto code = d->wait_exit(5000ms);
+    ASSERT_TRUE(code.has_value()) << "no drain 5 s after exceeding the memory limit:\n" << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    // The contract leaves the number format open: "64 MiB" or "64.0 MiB".
+    std::regex reason(R"(memory limit reached \(resident [0-9.]+ MiB, limit 64(\.0+)? MiB\))");
+    EXPECT_TRUE(std::regex_search(d->log(), reason)) << d->log();
+}
+
+TEST(Limits, AutoShutdownIgnores404AndDrainsAfterStatus500) {
+    auto d = daemon_process::start(echo_plugin(), {"--auto-shutdown"});
+    auto conn = d->connect();
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "status=404").stdout_data).status, 404);
+    EXPECT_EQ(ok_echo(conn, 2, "after 404").body, "after 404");
+    ASSERT_TRUE(d->running());
+
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(3, "status=500").stdout_data).status, 500);
+    EXPECT_TRUE(conn.wait_closed(3000ms));
+    auto code = d->wait_exit(5000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_NE(d->log().find("auto-shutdown after a 5xx response (status 500)"), std::string::npos)
+        << d->log();
+}
+
+TEST(Limits, AutoShutdownAfterPluginFailure500) {
+    auto d = daemon_process::start(echo_plugin(), {"--auto-shutdown"});
+    auto conn = d->connect();
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "fail=1").stdout_data).status, 500);
+    auto code = d->wait_exit(5000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0);
+}
+
+TEST(Limits, WithoutAutoShutdownStatus500KeepsServing) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "status=500").stdout_data).status, 500);
+    EXPECT_EQ(ok_echo(conn, 2, "alive").body, "alive");
+    EXPECT_TRUE(d->running());
+}
+
+class Signals : public ::testing::TestWithParam<int> {};
+
+TEST_P(Signals, SignalWithDelayedRequestInFlightDeliversItAndExits0) {
+    int signo = GetParam();
+    std::string name = signo == SIGTERM ? "SIGTERM" : "SIGINT";
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=700&bytes=26");
+    std::this_thread::sleep_for(100ms);
+    d->send_signal(signo);
+    EXPECT_TRUE(listener_closed_within(*d, 500ms)) << "listener still accepting after " << name;
+    response r = conn.read_response(1, 3000ms);
+    EXPECT_EQ(parse_cgi_response(r.stdout_data).body, "abcdefghijklmnopqrstuvwxyz");
+    EXPECT_EQ(r.protocol_status, fcgi::request_complete);
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_NE(d->log().find("draining: signal " + name), std::string::npos) << d->log();
+    EXPECT_NE(d->log().find("exiting: signal " + name + "; 1 requests served"), std::string::npos)
+        << d->log();
+}
+
+INSTANTIATE_TEST_SUITE_P(TermAndInt, Signals, ::testing::Values(SIGTERM, SIGINT),
+                         [](const auto& info) {
+                             return std::string(info.param == SIGTERM ? "SIGTERM" : "SIGINT");
+                         });
+
+TEST(Limits, SigtermOnIdleDaemonExits0AtOnce) {
+    auto d = daemon_process::start(hello_plugin());
+    auto start = clock_type::now();
+    d->send_signal(SIGTERM);
+    auto code = d->wait_exit(2000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_LT(clock_type::now() - start, 1000ms);
+    EXPECT_NE(d->log().find("exiting: signal SIGTERM; 0 requests served"), std::string::npos)
+        << d->log();
+}
+
+TEST(Limits, SigtermClosesIdleKeptConnectionAndExits0) {
+    auto d = daemon_process::start(hello_plugin());
+    auto conn = d->connect();
+    conn.round_trip(1, "");  // kept open, now idle
+    d->send_signal(SIGTERM);
+    EXPECT_TRUE(conn.wait_closed(2000ms)) << "idle kept connection not closed by the drain";
+    auto code = d->wait_exit(2000ms);
+    ASSERT_TRUE(code.has_value()) << "an idle kept connection holds up the exit:\n" << d->log();
+    EXPECT_EQ(*code, 0);
+}
+
+TEST(Limits, RequestOnBusyConnectionDuringSigtermDrainIsServed) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=800&bytes=4");
+    std::this_thread::sleep_for(100ms);
+    d->send_signal(SIGTERM);
+    ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
+    response second = conn.round_trip(2, "", "during drain", fcgi::keep_conn, "POST");
+    EXPECT_EQ(parse_cgi_response(second.stdout_data).body, "during drain");
+    response first = conn.read_response(1, 3000ms);
+    EXPECT_EQ(parse_cgi_response(first.stdout_data).body, "abcd");
+    EXPECT_TRUE(conn.wait_closed(2000ms));
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0) << d->log();
+    EXPECT_NE(d->log().find("; 2 requests served"), std::string::npos) << d->log();
+}
+
+TEST(Limits, SecondSigtermDuringDrainExitsAtOnceWithCode1) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=5000");
+    std::this_thread::sleep_for(100ms);
+    d->send_signal(SIGTERM);
+    ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
+    auto start = clock_type::now();
+    d->send_signal(SIGTERM);
+    auto code = d->wait_exit(2000ms);
+    ASSERT_TRUE(code.has_value()) << "second SIGTERM did not force the exit:\n" << d->log();
+    EXPECT_LT(clock_type::now() - start, 1500ms);
+    EXPECT_EQ(*code, 1) << d->log();
+}
+
+TEST(Limits, ShutdownTimeout1WithDelay10000RequestExitsWithinTwoSeconds) {
+    auto d = daemon_process::start(echo_plugin(), {"--shutdown-timeout", "1"});
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=10000");
+    std::this_thread::sleep_for(100ms);
+    auto start = clock_type::now();
+    d->send_signal(SIGTERM);
+    auto code = d->wait_exit(4000ms);
+    auto elapsed = clock_type::now() - start;
+    ASSERT_TRUE(code.has_value()) << "still running 4 s after SIGTERM with --shutdown-timeout 1:\n"
+                                  << d->log();
+    EXPECT_GE(elapsed, 900ms) << "did not wait for the shutdown timeout";
+    EXPECT_LT(elapsed, 2500ms);
+    EXPECT_EQ(*code, 1) << d->log();
+}
+
+}  // namespace
+}  // namespace fcgid_test
