@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +12,7 @@
 
 #include "config/byte_size.hpp"
 #include "log/logging.hpp"
+#include "net/address_filter.hpp"
 #include "net/listener.hpp"
 #include "net/server.hpp"
 #include "plugin/host_api.hpp"
@@ -31,6 +34,76 @@ const CLI::Validator key_value_validator(
         return (eq == std::string::npos || eq == 0) ? "'" + text + "' is not KEY=VALUE" : std::string();
     },
     "KEY=VALUE");
+
+const CLI::Validator address_validator(
+    [](std::string& text) -> std::string {
+        try {
+            net::address_filter probe;
+            probe.add(text);
+            return {};
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+    },
+    "CIDR");
+
+const CLI::Validator octal_mode_validator(
+    [](std::string& text) -> std::string {
+        const bool octal = !text.empty() && text.size() <= 4 &&
+                           text.find_first_not_of("01234567") == std::string::npos;
+        return octal ? std::string() : "'" + text + "' is not an octal mode such as 0660";
+    },
+    "MODE");
+
+// Whole numbers only: CLI11 would let "-1" wrap around to 2^64-1.
+CLI::Validator whole_number_validator(std::uint64_t minimum) {
+    return CLI::Validator(
+        [minimum](std::string& text) -> std::string {
+            std::uint64_t value = 0;
+            const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
+                return "'" + text + "' is not a whole number";
+            if (value < minimum) return "'" + text + "' is below " + std::to_string(minimum);
+            return {};
+        },
+        minimum == 0 ? "UINT" : "UINT>0");
+}
+
+// "64m" for 64 MiB: how sizes are written on the command line.
+std::string size_text(std::uint64_t bytes) {
+    static constexpr const char* suffixes[] = {"", "k", "m", "g"};
+    int i = 0;
+    while (i < 3 && bytes >= 1024 && bytes % 1024 == 0) {
+        bytes /= 1024;
+        ++i;
+    }
+    return std::to_string(bytes) + suffixes[i];
+}
+
+void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
+                     const std::string& description) {
+    app.add_option_function<std::string>(
+           name, [&target](const std::string& text) { target = *config::parse_byte_size(text); },
+           description)
+        ->check(byte_size_validator)
+        ->default_str(size_text(target));
+}
+
+void add_seconds_option(CLI::App& app, const std::string& name, std::chrono::seconds& target,
+                        const std::string& description) {
+    app.add_option_function<std::int64_t>(
+           name, [&target](const std::int64_t& value) { target = std::chrono::seconds(value); },
+           description)
+        ->check(whole_number_validator(0))
+        ->default_str(std::to_string(target.count()));
+}
+
+void add_count_option(CLI::App& app, const std::string& name, std::size_t& target,
+                      const std::string& description) {
+    app.add_option(name, target, description)
+        ->check(whole_number_validator(1))
+        ->default_str(std::to_string(target));
+}
 
 log::verbosity verbosity_of(const run_options& options) {
     if (options.quiet) return log::verbosity::quiet;
@@ -73,19 +146,51 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     options.fd_option = fd;
 
     run.add_option("--request-limit", limits.request_limit, "Drain after this many requests (0: none)")
+        ->check(whole_number_validator(0))
         ->default_str("0");
-    run.add_option("--memory-limit", options.memory_limit_text,
-                   "Drain when resident memory reaches SIZE (bytes, or k/m/g; 0: none)")
-        ->check(byte_size_validator)
-        ->default_str("0");
-    run.add_option("--time-limit", options.time_limit_seconds, "Drain after this many seconds (0: none)")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("0");
+    add_size_option(run, "--memory-limit", limits.memory_limit,
+                    "Drain when resident memory reaches SIZE (bytes, or k/m/g; 0: none)");
+    add_seconds_option(run, "--time-limit", limits.time_limit, "Drain after this many seconds (0: none)");
     run.add_flag("--auto-shutdown", limits.auto_shutdown, "Drain after a 5xx response was sent");
-    run.add_option("--shutdown-timeout", options.shutdown_timeout_seconds,
-                   "Longest a drain may take, in seconds, before in-flight work is cut")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("30");
+    add_seconds_option(run, "--shutdown-timeout", limits.shutdown_timeout,
+                       "Longest a drain may take, in seconds, before in-flight work is cut");
+
+    add_count_option(run, "--max-connections", limits.max_connections,
+                     "Connections at once; beyond, stop accepting until one closes");
+    add_count_option(run, "--max-requests", limits.max_requests,
+                     "Requests in flight in the process; beyond, FCGI_OVERLOADED");
+    add_count_option(run, "--max-conn-requests", limits.max_requests_per_connection,
+                     "Requests in flight on one connection; beyond, FCGI_OVERLOADED");
+    add_size_option(run, "--max-params-size", limits.max_params_bytes,
+                    "Params bytes per request; beyond, the connection is closed");
+    add_count_option(run, "--max-params-count", limits.max_params_count,
+                     "Params per request; beyond, the connection is closed");
+    add_size_option(run, "--max-body-size", limits.max_body_bytes,
+                    "Request body bytes; beyond, 413 without reading it into memory");
+    add_size_option(run, "--max-output-buffer", limits.max_output_buffer,
+                    "Response bytes buffered per connection before writes report FULL");
+    add_seconds_option(run, "--idle-timeout", limits.idle_timeout,
+                       "Close a connection idle this long between requests (0: never)");
+    add_seconds_option(run, "--read-timeout", limits.read_timeout,
+                       "Close a connection whose request stalls this long (0: never)");
+    add_seconds_option(run, "--write-timeout", limits.write_timeout,
+                       "Close a connection that takes no output for this long (0: never)");
+    add_seconds_option(run, "--request-timeout", limits.request_timeout,
+                       "Answer 504 when the plugin holds a request this long (0: never)");
+
+    auto& access = options.server.access;
+    run.add_option("--allow", access.allow,
+                   "TCP peer address or network allowed to connect (repeatable; adds to "
+                   "FCGI_WEB_SERVER_ADDRS; default: any)")
+        ->check(address_validator);
+    run.add_option_function<std::string>(
+           "--socket-mode",
+           [&access](const std::string& text) { access.socket_mode = std::stoul(text, nullptr, 8); },
+           "Permissions of the --socket file")
+        ->check(octal_mode_validator)
+        ->default_str("0660");
+    run.add_option("--socket-owner", access.socket_owner, "Owner (user) of the --socket file");
+    run.add_option("--socket-group", access.socket_group, "Group of the --socket file");
 
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);
@@ -96,7 +201,6 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
 }
 
 void finish_run_options(run_options& options) {
-    auto& limits = options.server.limits;
     auto& listen = options.server.listen;
     if (options.port_option->count() > 0)
         listen.type = config::listen_config::kind::tcp;
@@ -104,11 +208,6 @@ void finish_run_options(run_options& options) {
         listen.type = config::listen_config::kind::unix_socket;
     else
         listen.type = config::listen_config::kind::inherited_fd;
-
-    if (!options.memory_limit_text.empty())
-        limits.memory_limit = *config::parse_byte_size(options.memory_limit_text);  // validated
-    limits.time_limit = std::chrono::seconds(options.time_limit_seconds);
-    limits.shutdown_timeout = std::chrono::seconds(options.shutdown_timeout_seconds);
 
     for (const std::string& pair : options.plugin_options) {
         const auto eq = pair.find('=');
@@ -127,11 +226,20 @@ int run_daemon(const run_options& options) {
     plugin::bind_loop(io);
     // The plugin first: a broken plugin is refused before any socket is touched.
     plugin::plugin_host plugin(config.plugin);
-    net::listener listener = net::open_listener(io, config.listen);
+    net::address_filter allowed;
+    if (const char* web_server_addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) {
+        try {
+            allowed.add_list(web_server_addrs);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("FCGI_WEB_SERVER_ADDRS: ") + e.what());
+        }
+    }
+    for (const std::string& cidr : config.access.allow) allowed.add(cidr);
+    net::listener listener = net::open_listener(io, config.listen, config.access);
     spdlog::info("listening on {} (plugin {} {} from {})", listener.description, plugin.name(),
                  plugin.version(), plugin.path());
 
-    net::server server(io, config.limits, plugin, std::move(listener));
+    net::server server(io, config.limits, plugin, std::move(listener), std::move(allowed));
     const int exit_code = server.run();
     plugin.shutdown();
     if (config.listen.type == config::listen_config::kind::unix_socket)

@@ -13,9 +13,6 @@ namespace fcgid::cmd {
 
 struct run_options {
     config::server_config server;
-    std::string memory_limit_text;  // parsed into server.limits.memory_limit
-    std::int64_t time_limit_seconds = 0;
-    std::int64_t shutdown_timeout_seconds = 30;
     std::vector<std::string> plugin_options;  // KEY=VALUE
     int verbose = 0;                          // -v: 1, -vv: 2
     bool quiet = false;

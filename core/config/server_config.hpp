@@ -20,15 +20,31 @@ struct listen_config {
 };
 
 struct limits_config {
-    std::uint64_t request_limit = 0;                   // requests served; 0 = none
-    std::uint64_t memory_limit = 0;                    // bytes of resident memory; 0 = none
-    std::chrono::seconds time_limit{0};                // since start; 0 = none
-    bool auto_shutdown = false;                        // drain after a 5xx was sent
-    std::chrono::seconds shutdown_timeout{30};         // longest drain; 0 = no wait
-    std::size_t max_connections = 1024;                // reported as FCGI_MAX_CONNS
-    std::size_t max_requests_per_connection = 256;     // beyond: FCGI_OVERLOADED
-    std::uint64_t max_params_bytes = 1024 * 1024;      // per request; beyond: close
-    std::uint64_t max_body_bytes = 64 * 1024 * 1024;   // per request; beyond: 413
+    std::uint64_t request_limit = 0;                // requests served; 0 = none
+    std::uint64_t memory_limit = 0;                 // bytes of resident memory; 0 = none
+    std::chrono::seconds time_limit{0};             // since start; 0 = none
+    bool auto_shutdown = false;                     // drain after a 5xx was sent
+    std::chrono::seconds shutdown_timeout{30};      // longest drain; 0 = no wait
+
+    std::size_t max_connections = 1024;             // beyond: stop accepting; FCGI_MAX_CONNS
+    std::size_t max_requests = 1024;                // in flight, process; beyond: FCGI_OVERLOADED
+    std::size_t max_requests_per_connection = 256;  // in flight; beyond: FCGI_OVERLOADED
+    std::uint64_t max_params_bytes = 256 * 1024;    // per request; beyond: close the connection
+    std::size_t max_params_count = 1000;            // per request; beyond: close the connection
+    std::uint64_t max_body_bytes = 64 * 1024 * 1024;  // per request; beyond: 413
+    std::uint64_t max_output_buffer = 1024 * 1024;  // per connection; beyond: writes say FULL
+
+    std::chrono::seconds idle_timeout{60};     // keep-alive connection with nothing in flight; 0 = none
+    std::chrono::seconds read_timeout{30};     // a started request or record stalls; 0 = none
+    std::chrono::seconds write_timeout{30};    // the web server stops reading; 0 = none
+    std::chrono::seconds request_timeout{60};  // a plugin holds a response; 504; 0 = none
+};
+
+struct access_config {
+    std::vector<std::string> allow;  // CIDRs or addresses; empty = every TCP peer
+    unsigned socket_mode = 0660;     // unix socket permissions
+    std::string socket_owner;        // user name or uid; empty = unchanged
+    std::string socket_group;        // group name or gid; empty = unchanged
 };
 
 struct plugin_config {
@@ -39,6 +55,7 @@ struct plugin_config {
 struct server_config {
     listen_config listen;
     limits_config limits;
+    access_config access;
     plugin_config plugin;
 };
 

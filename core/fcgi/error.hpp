@@ -19,6 +19,8 @@ enum class errc {
     bad_request_id,
     // A request's params are larger than the configured limit.
     params_too_large,
+    // A request has more params than the configured limit.
+    too_many_params,
     // A request's body is larger than the configured limit.
     body_too_large,
     // A stream record for a request whose stream already ended.

@@ -1,9 +1,10 @@
 #include "net/connection.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
-#include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "fcgi/encoder.hpp"
@@ -27,7 +28,7 @@ constexpr std::size_t initial_input_size = 16 * 1024;
 
 connection::connection(server& owner, socket_type socket)
     : server_(owner), socket_(std::move(socket)), peer_(endpoint_text(socket_)),
-      in_(initial_input_size) {}
+      in_(initial_input_size), last_read_(std::chrono::steady_clock::now()), last_write_(last_read_) {}
 
 connection::~connection() = default;
 
@@ -67,6 +68,7 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
         return;
     }
     in_end_ += bytes;
+    last_read_ = std::chrono::steady_clock::now();
     if (!process_input()) return;
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     close_if_done();
@@ -133,8 +135,12 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
-    if (requests_.size() >= server_.limits().max_requests_per_connection) {
+    // Over a limit, this request is refused but the connection stays usable.
+    if (requests_.size() >= server_.limits().max_requests_per_connection ||
+        !server_.reserve_request()) {
+        spdlog::warn("{}: refusing request {}: too many requests in flight", peer_, id);
         end_request_record(id, 0, fcgi::protocol_status::overloaded);
+        if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
     requests_.push_back(std::make_shared<request>(*this, id, body.keep_conn()));
@@ -163,9 +169,25 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
             return fcgi::errc::params_too_large;
         return {};
     }
-    if (auto ec = r->end_params()) return ec;
+    if (auto ec = r->end_params(server_.limits().max_params_count)) return ec;
+    if (body_too_large(*r)) {
+        // Answer before the body is sent rather than after buffering it.
+        spdlog::warn("{}: request {} announces a body over {} bytes: answering 413", peer_,
+                     r->id(), server_.limits().max_body_bytes);
+        r->reject(413);
+        return {};
+    }
     if (r->ready()) dispatch(r);
     return {};
+}
+
+bool connection::body_too_large(const request& r) const noexcept {
+    std::string_view text;
+    if (!r.find_param("CONTENT_LENGTH", text)) return false;
+    std::uint64_t length = 0;
+    const auto result = std::from_chars(text.data(), text.data() + text.size(), length);
+    if (result.ec == std::errc::result_out_of_range) return true;
+    return result.ec == std::errc() && length > server_.limits().max_body_bytes;
 }
 
 void connection::on_stdin(const fcgi::record_view& record) {
@@ -252,29 +274,71 @@ void connection::flush() {
         close_if_done();
         return;
     }
+    std::swap(out_pending_, out_writing_);
+    written_ = 0;
+    writing_ = true;
+    last_write_ = std::chrono::steady_clock::now();
     do_write();
 }
 
+// Writes piece by piece rather than with one async_write, so that each bit of
+// progress counts for the write timeout and frees room for the plugin.
 void connection::do_write() {
-    std::swap(out_pending_, out_writing_);
-    writing_ = true;
-    asio::async_write(
-        socket_, asio::buffer(out_writing_),
+    socket_.async_write_some(
+        asio::buffer(out_writing_.data() + written_, out_writing_.size() - written_),
         [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
             self->on_write(ec, bytes);
         });
 }
 
-void connection::on_write(const boost::system::error_code& ec, std::size_t) {
-    writing_ = false;
+void connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
     if (ec) {
+        writing_ = false;
         if (ec != asio::error::operation_aborted)
             spdlog::debug("write to {}: {}", peer_, ec.message());
         close();
         return;
     }
+    written_ += bytes;
+    last_write_ = std::chrono::steady_clock::now();
+    if (written_ < out_writing_.size()) {
+        do_write();
+        notify_writable_waiters();
+        return;
+    }
+    writing_ = false;
     out_writing_.clear();  // keeps its capacity for the next swap
+    written_ = 0;
+    notify_writable_waiters();
     flush();
+}
+
+std::size_t connection::buffered_bytes() const noexcept {
+    return out_pending_.size() + (out_writing_.size() - written_);
+}
+
+bool connection::output_full() const noexcept {
+    return buffered_bytes() >= server_.limits().max_output_buffer;
+}
+
+void connection::wait_writable(std::shared_ptr<request> r) {
+    writable_waiters_.push_back(std::move(r));
+    if (!writing_ || buffered_bytes() <= server_.limits().max_output_buffer / 2) {
+        // Already writable: call back soon, but never from inside the
+        // plugin's own call to response_on_writable.
+        asio::post(socket_.get_executor(),
+                   [self = shared_from_this()] { self->notify_writable_waiters(); });
+    }
+}
+
+void connection::notify_writable_waiters() {
+    if (writable_waiters_.empty() || closed_ ||
+        buffered_bytes() > server_.limits().max_output_buffer / 2)
+        return;
+    // Callbacks may write and wait again: run over a detached list.
+    auto waiters = std::move(writable_waiters_);
+    writable_waiters_.clear();
+    for (const auto& r : waiters) r->notify_writable();
 }
 
 // ---- Lifetime ----------------------------------------------------------------------
@@ -286,6 +350,40 @@ bool connection::idle() const noexcept {
 void connection::close_if_done() {
     if (closed_ || processing_) return;
     if ((draining_ || close_when_idle_) && idle()) close();
+}
+
+void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
+    if (closed_) return;
+    const config::limits_config& limits = server_.limits();
+    const auto expired = [now](std::chrono::steady_clock::time_point since, std::chrono::seconds limit) {
+        return limit.count() > 0 && now - since >= limit;
+    };
+    if (writing_ && expired(last_write_, limits.write_timeout)) {
+        spdlog::warn("{}: closing connection: write timeout ({} s): the web server stopped reading",
+                     peer_, limits.write_timeout.count());
+        close();
+        return;
+    }
+    if (limits.request_timeout.count() > 0) {
+        // time_out() forgets the request: walk a copy.
+        const auto in_flight = requests_;
+        for (const auto& r : in_flight)
+            if (r->held_by_plugin() && expired(r->dispatched_at(), limits.request_timeout)) r->time_out();
+        if (closed_) return;
+    }
+    const bool receiving =
+        in_end_ > in_begin_ ||
+        std::any_of(requests_.begin(), requests_.end(), [](const auto& r) { return r->receiving(); });
+    if (receiving && expired(last_read_, limits.read_timeout)) {
+        spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
+                     peer_, limits.read_timeout.count());
+        close();
+        return;
+    }
+    if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
+        spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
+        close();
+    }
 }
 
 void connection::drain() {
@@ -301,7 +399,10 @@ void connection::close() {
     socket_.close(ignored);
     // Whatever is still in flight can no longer be answered: tell the plugin.
     auto in_flight = std::move(requests_);
+    requests_.clear();
+    writable_waiters_.clear();
     for (const auto& r : in_flight) {
+        server_.release_request();
         r->abort();
         r->detach();
     }
@@ -325,7 +426,9 @@ std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
 void connection::forget(const request& r) noexcept {
     const auto it = std::find_if(requests_.begin(), requests_.end(),
                                  [&](const auto& p) { return p.get() == &r; });
-    if (it != requests_.end()) requests_.erase(it);
+    if (it == requests_.end()) return;
+    requests_.erase(it);
+    server_.release_request();
 }
 
 }  // namespace fcgid::net

@@ -7,6 +7,7 @@
 // handler binds shared_from_this(), and it is freed when none is left.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,8 +33,11 @@ public:
     ~connection();
 
     void start();
-    // Stop taking new connections' worth of work: close as soon as idle.
+    // The server is draining: close as soon as nothing is in flight.
     void drain();
+    // Applies the idle, read, write and request timeouts; the server calls
+    // this about once a second. May close the connection.
+    void check_timeouts(std::chrono::steady_clock::time_point now);
     // Close now, aborting whatever is in flight. Idempotent.
     void close();
 
@@ -44,12 +48,18 @@ public:
     void append_stream(std::uint16_t id, fcgi::record_type type, std::string_view data);
     // Ends the streams, queues END_REQUEST and forgets the request.
     void complete_request(request& r, bool stderr_used, std::uint32_t app_status = 0);
+    // True when buffered output has reached --max-output-buffer.
+    bool output_full() const noexcept;
+    // Calls r.notify_writable() once buffered output is down to half the limit.
+    void wait_writable(std::shared_ptr<request> r);
 
 private:
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t bytes);
     void do_write();
     void on_write(const boost::system::error_code& ec, std::size_t bytes);
+    void notify_writable_waiters();
+    std::size_t buffered_bytes() const noexcept;
 
     // Consumes every whole record in the input buffer; false on a protocol error.
     bool process_input();
@@ -58,6 +68,7 @@ private:
     void on_abort_request(std::uint16_t id);
     std::error_code on_params(const fcgi::record_view& record);
     void on_stdin(const fcgi::record_view& record);
+    bool body_too_large(const request& r) const noexcept;
     void on_get_values(std::string_view content);
     void dispatch(const std::shared_ptr<request>& r);
 
@@ -82,13 +93,19 @@ private:
     // out_writing_ is on the wire; the two swap, so steady state allocates nothing.
     std::string out_pending_;
     std::string out_writing_;
+    std::size_t written_ = 0;  // bytes of out_writing_ already on the wire
     bool writing_ = false;
+    std::vector<std::shared_ptr<request>> writable_waiters_;
     bool processing_ = false;  // inside process_input: flush once at the end
 
     std::vector<std::shared_ptr<request>> requests_;  // in flight on this connection
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended
     bool closed_ = false;
+
+    // For the timeouts: when bytes last arrived, and when a write last progressed.
+    std::chrono::steady_clock::time_point last_read_;
+    std::chrono::steady_clock::time_point last_write_;
 };
 
 }  // namespace fcgid::net

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,15 +72,59 @@ void remove_stale_socket(const std::string& path) {
         fail(fmt::format("cannot remove stale socket unix:{}: {}", path, std::strerror(errno)));
 }
 
-listener open_unix(asio::io_context& io, const config::listen_config& config) {
+// Looks up a user or group given by name or number; throws naming it if unknown.
+uid_t resolve_user(const std::string& name) {
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+        return static_cast<uid_t>(std::stoul(name));
+    const passwd* entry = getpwnam(name.c_str());  // startup only: no other thread uses it
+    if (entry == nullptr) fail(fmt::format("unknown user '{}' for --socket-owner", name));
+    return entry->pw_uid;
+}
+
+gid_t resolve_group(const std::string& name) {
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+        return static_cast<gid_t>(std::stoul(name));
+    const group* entry = getgrnam(name.c_str());
+    if (entry == nullptr) fail(fmt::format("unknown group '{}' for --socket-group", name));
+    return entry->gr_gid;
+}
+
+// Binds at a private temporary name, created owner-only, sets mode and
+// ownership there, and only then renames it into place: no process can ever
+// connect through permissions wider than the ones asked for.
+listener open_unix(asio::io_context& io, const config::listen_config& config,
+                   const config::access_config& access) {
     const std::string& path = config.socket_path;
-    if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))
+    const std::string temporary = fmt::format("{}.{}.tmp", path, ::getpid());
+    if (path.empty() || temporary.size() >= sizeof(sockaddr_un::sun_path))
         fail(fmt::format("invalid unix socket path '{}' (1 to {} bytes)", path,
-                         sizeof(sockaddr_un::sun_path) - 1));
+                         sizeof(sockaddr_un::sun_path) - 1 - (temporary.size() - path.size())));
     remove_stale_socket(path);
+    const uid_t owner = access.socket_owner.empty() ? static_cast<uid_t>(-1) : resolve_user(access.socket_owner);
+    const gid_t group_id = access.socket_group.empty() ? static_cast<gid_t>(-1) : resolve_group(access.socket_group);
+
     listener l{acceptor(io), "unix:" + path};
-    bind_and_listen(l.socket, generic_protocol::endpoint(asio::local::stream_protocol::endpoint(path)),
-                    "unix:" + path);
+    const std::string what = "unix:" + path;
+    ::unlink(temporary.c_str());
+    const mode_t old_mask = ::umask(0177);
+    boost::system::error_code ec;
+    l.socket.open(generic_protocol(AF_UNIX, 0), ec);
+    if (!ec) l.socket.bind(generic_protocol::endpoint(asio::local::stream_protocol::endpoint(temporary)), ec);
+    ::umask(old_mask);
+    if (ec) fail(fmt::format("cannot listen on {}: {}", what, ec.message()));
+    const auto undo = [&](const std::string& message) {
+        ::unlink(temporary.c_str());
+        fail(message);
+    };
+    if (::chmod(temporary.c_str(), access.socket_mode) != 0)
+        undo(fmt::format("cannot set mode {:o} on {}: {}", access.socket_mode, what, std::strerror(errno)));
+    if ((owner != static_cast<uid_t>(-1) || group_id != static_cast<gid_t>(-1)) &&
+        ::chown(temporary.c_str(), owner, group_id) != 0)
+        undo(fmt::format("cannot set owner/group of {}: {}", what, std::strerror(errno)));
+    l.socket.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) undo(fmt::format("cannot listen on {}: {}", what, ec.message()));
+    if (::rename(temporary.c_str(), path.c_str()) != 0)
+        undo(fmt::format("cannot create {}: {}", what, std::strerror(errno)));
     return l;
 }
 
@@ -112,10 +158,11 @@ listener adopt_fd(asio::io_context& io, const config::listen_config& config) {
 
 }  // namespace
 
-listener open_listener(asio::io_context& io, const config::listen_config& config) {
+listener open_listener(asio::io_context& io, const config::listen_config& config,
+                       const config::access_config& access) {
     switch (config.type) {
         case config::listen_config::kind::tcp: return open_tcp(io, config);
-        case config::listen_config::kind::unix_socket: return open_unix(io, config);
+        case config::listen_config::kind::unix_socket: return open_unix(io, config, access);
         case config::listen_config::kind::inherited_fd: return adopt_fd(io, config);
     }
     fail("unknown listener kind");

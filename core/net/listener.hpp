@@ -22,8 +22,10 @@ struct listener {
 };
 
 // Opens, binds and listens (or adopts the inherited socket). Runs before the
-// loop starts, so the blocking name lookup here stalls nothing.
+// loop starts, so the blocking lookups here stall nothing. A unix socket gets
+// the mode, owner and group of `access` before it appears at its path.
 // Throws std::runtime_error with a one-line message naming the problem.
-listener open_listener(boost::asio::io_context& io, const config::listen_config& config);
+listener open_listener(boost::asio::io_context& io, const config::listen_config& config,
+                       const config::access_config& access);
 
 }  // namespace fcgid::net

@@ -49,7 +49,7 @@ bool request::append_params(std::string_view data, std::uint64_t limit) {
     return true;
 }
 
-std::error_code request::end_params() {
+std::error_code request::end_params(std::size_t max_count) {
     params_done_ = true;
     // Two bytes of NUL per pair at most doubles nothing that matters; one
     // reservation keeps the store from reallocating while indexing.
@@ -59,6 +59,10 @@ std::error_code request::end_params() {
     std::string_view value;
     std::error_code ec;
     while (reader.next(name, value, ec)) {
+        if (params_.size() == max_count) {
+            ec = fcgi::errc::too_many_params;
+            break;
+        }
         param_entry entry{};
         entry.name_offset = static_cast<std::uint32_t>(params_store_.size());
         entry.name_length = static_cast<std::uint32_t>(name.size());
@@ -144,7 +148,7 @@ int request::write(std::string_view data) {
     if (data.empty()) return FCGID_OK;
     if (!head_sent_) send_head();
     connection_->append_stream(id_, fcgi::record_type::stdout_, data);
-    return FCGID_OK;
+    return connection_->output_full() ? FCGID_FULL : FCGID_OK;
 }
 
 int request::write_stderr(std::string_view data) {
@@ -153,7 +157,7 @@ int request::write_stderr(std::string_view data) {
     if (data.empty()) return FCGID_OK;
     connection_->append_stream(id_, fcgi::record_type::stderr_, data);
     stderr_sent_ = true;
-    return FCGID_OK;
+    return connection_->output_full() ? FCGID_FULL : FCGID_OK;
 }
 
 void request::complete() {
@@ -204,6 +208,36 @@ int request::set_abort_callback(fcgid_abort_callback callback, void* user_data) 
     return FCGID_OK;
 }
 
+int request::set_writable_callback(fcgid_writable_callback callback, void* user_data) {
+    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (completed_) return FCGID_ESTATE;
+    writable_callback_ = callback;
+    writable_user_data_ = user_data;
+    if (callback) connection_->wait_writable(shared_from_this());
+    return FCGID_OK;
+}
+
+void request::notify_writable() {
+    const auto callback = writable_callback_;
+    writable_callback_ = nullptr;
+    if (callback && plugin_ref_ && !aborted()) callback(writable_user_data_, as_response());
+}
+
+void request::time_out() {
+    if (completed_) return;
+    spdlog::warn("request timed out: the plugin held it longer than the request timeout ({})",
+                 uri_for_log());
+    if (!head_sent_) {
+        status_ = 504;
+        head_.clear();
+        complete();
+    } else {
+        completed_ = true;
+        if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
+    }
+    abort();
+}
+
 void request::reject(int status) {
     dispatched_ = true;
     status_ = status;
@@ -239,6 +273,7 @@ void request::detach() noexcept {
 void request::end_plugin_hold() noexcept {
     dispatched_ = true;
     abort_callback_ = nullptr;
+    writable_callback_ = nullptr;
     // Move out first: resetting may destroy *this.
     auto self = std::move(plugin_ref_);
 }

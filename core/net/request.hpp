@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,8 +39,9 @@ public:
 
     // Appends part of the PARAMS stream; false when the params limit is passed.
     bool append_params(std::string_view data, std::uint64_t limit);
-    // The empty PARAMS record arrived: index the pairs. Fails on malformed pairs.
-    std::error_code end_params();
+    // The empty PARAMS record arrived: index the pairs. Fails on malformed
+    // pairs, or more than `max_count` of them.
+    std::error_code end_params(std::size_t max_count);
     // Appends part of the body; false when the body limit is passed.
     bool append_body(std::string_view data, std::uint64_t limit);
     void end_body() noexcept { body_done_ = true; }
@@ -47,6 +49,8 @@ public:
     bool params_done() const noexcept { return params_done_; }
     bool body_done() const noexcept { return body_done_; }
     bool ready() const noexcept { return params_done_ && body_done_ && !dispatched_; }
+    // Still waiting for params or body from the web server.
+    bool receiving() const noexcept { return !params_done_ || !body_done_; }
 
     // ---- What the plugin reads (any thread once dispatched) ----
 
@@ -66,16 +70,27 @@ public:
     int fail(std::string_view reason);
     int release();
     int set_abort_callback(fcgid_abort_callback callback, void* user_data) noexcept;
+    int set_writable_callback(fcgid_writable_callback callback, void* user_data);
     bool aborted() const noexcept { return aborted_.load(std::memory_order_acquire); }
 
     // ---- Driven by the connection and the server ----
 
     // Called just before handle(): from now on the plugin holds the handles.
-    void hand_to_plugin() { plugin_ref_ = shared_from_this(); }
+    void hand_to_plugin() {
+        plugin_ref_ = shared_from_this();
+        dispatched_at_ = std::chrono::steady_clock::now();
+    }
     // handle() returned `handle_rc`: finish, fail or keep waiting (deferred).
     void dispatched(int handle_rc);
     // The web server aborted, or the connection is gone: tell the plugin once.
     void abort() noexcept;
+    // The connection's output drained: run the writable callback, if any.
+    void notify_writable();
+    // The plugin held the response past --request-timeout: answer 504 (or cut
+    // the output short), then tell the plugin as for an abort.
+    void time_out();
+    // When handle() was called, for --request-timeout.
+    std::chrono::steady_clock::time_point dispatched_at() const noexcept { return dispatched_at_; }
     // The connection is gone; the response can no longer be delivered.
     void detach() noexcept;
     // Answers with `status` and an empty body at once (e.g. 413), bypassing the plugin.
@@ -124,6 +139,9 @@ private:
     std::atomic<bool> aborted_{false};
     fcgid_abort_callback abort_callback_ = nullptr;
     void* abort_user_data_ = nullptr;
+    fcgid_writable_callback writable_callback_ = nullptr;
+    void* writable_user_data_ = nullptr;
+    std::chrono::steady_clock::time_point dispatched_at_{};
     std::shared_ptr<request> plugin_ref_;
 };
 

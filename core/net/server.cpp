@@ -8,6 +8,7 @@
 
 #include "config/byte_size.hpp"
 #include "net/connection.hpp"
+#include "net/endpoint_text.hpp"
 #include "net/request.hpp"
 #include "plugin/plugin_host.hpp"
 
@@ -31,9 +32,10 @@ const char* signal_name(int signal_number) {
 }  // namespace
 
 server::server(asio::io_context& io, const config::limits_config& limits,
-               plugin::plugin_host& plugin, listener listen)
+               plugin::plugin_host& plugin, listener listen, address_filter allowed)
     : io_(io), limits_(limits), plugin_(plugin), acceptor_(std::move(listen.socket)),
-      signals_(io, SIGTERM, SIGINT), time_limit_timer_(io), shutdown_timer_(io) {}
+      signals_(io, SIGTERM, SIGINT), time_limit_timer_(io), shutdown_timer_(io), sweep_timer_(io),
+      accept_timer_(io), allowed_(std::move(allowed)) {}
 
 int server::run() {
     wait_for_signal();
@@ -43,6 +45,7 @@ int server::run() {
             if (!ec) start_drain(fmt::format("time limit reached ({} s)", limits_.time_limit.count()));
         });
     }
+    sweep_timeouts();
     do_accept();
     io_.run();
     spdlog::info("exiting: {}; {} requests served", drain_reason_, requests_served_);
@@ -52,9 +55,26 @@ int server::run() {
 // ---- Accepting ------------------------------------------------------------------
 
 void server::do_accept() {
+    if (accepting_ || draining_) return;
+    if (connections_.size() >= limits_.max_connections) {
+        // Stop accepting: the kernel's backlog holds newcomers until a
+        // connection closes (connection_closed resumes).
+        spdlog::warn("connection limit reached ({}): not accepting until one closes",
+                     limits_.max_connections);
+        return;
+    }
+    accepting_ = true;
     acceptor_.async_accept([this](const boost::system::error_code& ec,
                                   asio::generic::stream_protocol::socket socket) {
+        accepting_ = false;
         on_accept(ec, std::move(socket));
+    });
+}
+
+void server::accept_again_later() {
+    accept_timer_.expires_after(accept_backoff);
+    accept_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) do_accept();
     });
 }
 
@@ -64,14 +84,29 @@ void server::on_accept(const boost::system::error_code& ec,
     if (ec) {
         if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
             ec.value() == ENFILE || ec.value() == ENOMEM) {
-            spdlog::warn("accept: {}; retrying in {} ms", ec.message(), accept_backoff.count());
-            auto timer = std::make_shared<asio::steady_timer>(io_, accept_backoff);
-            timer->async_wait([this, timer](const boost::system::error_code&) {
-                if (!draining_) do_accept();
-            });
+            // Out of descriptors or memory: back off instead of spinning, and
+            // say so once per episode rather than ten times a second.
+            if (!accept_error_logged_)
+                spdlog::warn("accept: {}; backing off until it succeeds", ec.message());
+            accept_error_logged_ = true;
+            accept_again_later();
             return;
         }
         spdlog::debug("accept: {}", ec.message());
+        do_accept();
+        return;
+    }
+    if (accept_error_logged_) {
+        spdlog::info("accepting connections again");
+        accept_error_logged_ = false;
+    }
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec || !allowed_.allows(peer.data())) {
+        spdlog::warn("refused connection from {}: not an allowed address (--allow, FCGI_WEB_SERVER_ADDRS)",
+                     peer_ec ? std::string("unknown peer") : endpoint_text(peer));
+        boost::system::error_code ignored;
+        socket.close(ignored);
         do_accept();
         return;
     }
@@ -136,6 +171,7 @@ void server::start_drain(std::string reason) {
     spdlog::info("draining: {}", drain_reason_);
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    accept_timer_.cancel();
     time_limit_timer_.cancel();
     if (limits_.shutdown_timeout.count() > 0) {
         shutdown_timer_.expires_after(limits_.shutdown_timeout);
@@ -158,6 +194,29 @@ void server::start_drain(std::string reason) {
 void server::connection_closed(connection* c) {
     connections_.erase(c);
     stop_when_drained();
+    do_accept();  // in case the connection limit had paused accepting
+}
+
+bool server::reserve_request() noexcept {
+    if (requests_in_flight_ >= limits_.max_requests) return false;
+    ++requests_in_flight_;
+    return true;
+}
+
+void server::release_request() noexcept { --requests_in_flight_; }
+
+void server::sweep_timeouts() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        const auto now = std::chrono::steady_clock::now();
+        // check_timeouts may close a connection, which leaves the map: walk a copy.
+        std::vector<std::shared_ptr<connection>> open;
+        open.reserve(connections_.size());
+        for (const auto& [raw, c] : connections_) open.push_back(c);
+        for (const auto& c : open) c->check_timeouts(now);
+        sweep_timeouts();
+    });
 }
 
 void server::stop_when_drained() {
@@ -165,6 +224,7 @@ void server::stop_when_drained() {
     stopped_ = true;
     signals_.cancel();
     shutdown_timer_.cancel();
+    sweep_timer_.cancel();
     io_.stop();
 }
 

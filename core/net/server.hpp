@@ -20,6 +20,7 @@
 
 #include "config/server_config.hpp"
 #include "limits/resident_memory.hpp"
+#include "net/address_filter.hpp"
 #include "net/listener.hpp"
 
 namespace fcgid::plugin {
@@ -34,7 +35,7 @@ class request;
 class server {
 public:
     server(boost::asio::io_context& io, const config::limits_config& limits,
-           plugin::plugin_host& plugin, listener listen);
+           plugin::plugin_host& plugin, listener listen, address_filter allowed);
 
     // Runs the loop until the drain ends. Returns the exit code: 0 after a
     // graceful drain, 1 when it was cut short.
@@ -46,6 +47,9 @@ public:
     void handle(request& r);
     void request_completed(int status);
     void connection_closed(connection* c);
+    // Counts a request in flight against --max-requests; false when full.
+    bool reserve_request() noexcept;
+    void release_request() noexcept;
 
 private:
     void do_accept();
@@ -57,6 +61,8 @@ private:
     void stop_when_drained();
     void force_stop(const std::string& why);
     void check_memory();
+    void sweep_timeouts();
+    void accept_again_later();
 
     boost::asio::io_context& io_;
     const config::limits_config& limits_;
@@ -65,11 +71,17 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer time_limit_timer_;
     boost::asio::steady_timer shutdown_timer_;
+    boost::asio::steady_timer sweep_timer_;
+    boost::asio::steady_timer accept_timer_;
+    address_filter allowed_;
     limits::resident_memory memory_;
     std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
 
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t requests_served_ = 0;
+    std::size_t requests_in_flight_ = 0;
+    bool accepting_ = false;       // an async_accept is pending
+    bool accept_error_logged_ = false;
     bool draining_ = false;
     bool stopped_ = false;
     std::string drain_reason_;

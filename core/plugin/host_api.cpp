@@ -188,6 +188,21 @@ int host_response_is_aborted(const fcgid_response* r) noexcept {
     return r != nullptr && request::from(r).aborted() ? 1 : 0;
 }
 
+int host_response_on_writable(fcgid_response* r, fcgid_writable_callback callback,
+                              void* user_data) noexcept {
+    if (r == nullptr) return FCGID_EINVAL;
+    if (!on_loop_thread()) return FCGID_ESTATE;
+    return guarded([&] { return request::from(r).set_writable_callback(callback, user_data); });
+}
+
+int host_call_on_loop(fcgid_loop_task task, void* user_data) noexcept {
+    if (task == nullptr) return FCGID_EINVAL;
+    return guarded([&] {
+        boost::asio::post(*loop_io, [task, user_data] { task(user_data); });
+        return FCGID_OK;
+    });
+}
+
 const fcgid_host_api table = {
     sizeof(fcgid_host_api),
     FCGID_ABI_VERSION,
@@ -206,6 +221,8 @@ const fcgid_host_api table = {
     host_response_release,
     host_response_on_abort,
     host_response_is_aborted,
+    host_response_on_writable,
+    host_call_on_loop,
 };
 
 }  // namespace

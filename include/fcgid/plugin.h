@@ -52,6 +52,11 @@ extern "C" {
 #define FCGID_OK 0
 /* handle() only: the plugin keeps the response and completes it later. */
 #define FCGID_DEFERRED 1
+/* response_write/response_write_stderr only: the bytes WERE accepted, but the
+   connection's output buffer is now full (--max-output-buffer). Write no more
+   until the callback given to response_on_writable runs: that is how the
+   daemon's memory stays bounded when the web server reads slowly. */
+#define FCGID_FULL 2
 /* Generic failure of the plugin's own work (handle(), init()). */
 #define FCGID_EFAIL (-1)
 /* An argument was invalid (NULL pointer, bad status, bad header name...). */
@@ -113,6 +118,13 @@ typedef struct fcgid_option {
    while this runs: the plugin decides, under its own lock, which of the two
    completes it (see plugins/echo/delay_timer.cpp for one way). */
 typedef void (*fcgid_abort_callback)(void* user_data, fcgid_response* response);
+
+/* Called once, on the loop thread, when a response's connection can take
+   more output again (see FCGID_FULL and response_on_writable). */
+typedef void (*fcgid_writable_callback)(void* user_data, fcgid_response* response);
+
+/* A piece of work handed to the loop thread with call_on_loop. */
+typedef void (*fcgid_loop_task)(void* user_data);
 
 /* ---- Host functions ----------------------------------------------------- */
 
@@ -185,8 +197,11 @@ typedef struct fcgid_host_api {
 
     /* Appends body bytes (copied). The first write sends the status line and
        headers; bytes are streamed to the web server as they are written.
-       len == 0 is a no-op. FCGID_EABORTED after an abort, FCGID_ESTATE after
-       finish. */
+       Returns FCGID_OK, or FCGID_FULL when the bytes were taken but the
+       connection's output buffer is full: stop writing and continue from the
+       response_on_writable callback (a plugin that ignores FCGID_FULL still
+       works, but makes the daemon buffer its whole output). len == 0 is a
+       no-op. FCGID_EABORTED after an abort, FCGID_ESTATE after finish. */
     int (*response_write)(fcgid_response* response, const void* data, size_t len);
 
     /* Sends text to the web server's error log (FCGI_STDERR), copied. Does not
@@ -219,6 +234,22 @@ typedef struct fcgid_host_api {
     /* 1 if the request was aborted or its connection is gone, else 0.
        Any thread; a hint only, since the answer may change right after. */
     int (*response_is_aborted)(const fcgid_response* response);
+
+    /* Registers a one-shot callback that runs on the loop thread once the
+       response's connection has drained its output buffer (to half of
+       --max-output-buffer), or soon after this call if it already has.
+       Replaces an earlier one; NULL removes it. Not called once the response
+       is aborted (the abort callback is). Loop thread only, else
+       FCGID_ESTATE; FCGID_EABORTED if already aborted. */
+    int (*response_on_writable)(fcgid_response* response, fcgid_writable_callback callback,
+                                void* user_data);
+
+    /* Runs task(user_data) on the loop thread, soon, after the calls this
+       thread made before it. Any thread; the way for a plugin thread to do
+       loop-only things (response_on_writable, response_on_abort).
+       FCGID_ENOMEM if it could not be queued. Tasks still queued when the
+       daemon stops are dropped without running. */
+    int (*call_on_loop)(fcgid_loop_task task, void* user_data);
 
     /* ABI 1.1 and later: ADD NEW MEMBERS HERE, AT THE END ONLY. */
 } fcgid_host_api;

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -22,23 +23,79 @@ constexpr std::array<char, pattern_size> pattern = [] {
     return a;
 }();
 
-// Streams `count` bytes of the pattern, one chunk per write, so that
-// bytes=N never needs an N-byte buffer.
-int write_pattern(const fcgid_host_api* host, fcgid_response* response, std::uint64_t count) {
-    while (count > 0) {
+// bytes=N being streamed under backpressure: what is left to write. Owned by
+// the response's callbacks, which all run on the loop thread; exactly one of
+// them (writable-and-done, or abort) ends the response and frees this.
+struct pattern_stream {
+    const fcgid_host_api* host;
+    fcgid_response* response;
+    std::uint64_t remaining;
+};
+
+// Writes pattern chunks until done, or until the host says its buffer is
+// FULL (the bytes were taken; continue when writable). Never needs an N-byte
+// buffer: every chunk comes from the one static pattern.
+int pump_pattern(const fcgid_host_api* host, fcgid_response* response, std::uint64_t& remaining) {
+    while (remaining > 0) {
+        const std::size_t n = remaining < pattern.size() ? static_cast<std::size_t>(remaining)
+                                                         : pattern.size();
+        const int rc = host->response_write(response, pattern.data(), n);
+        if (rc < 0) {
+            return rc;
+        }
+        remaining -= n;
+        if (rc == FCGID_FULL && remaining > 0) {
+            return FCGID_FULL;
+        }
         // Off the loop thread writes only queue up; stop early once the web
         // server is gone instead of queueing the rest for nothing.
         if (host->response_is_aborted(response) != 0) {
             return FCGID_EABORTED;
         }
-        const std::size_t n = count < pattern.size() ? static_cast<std::size_t>(count)
-                                                     : pattern.size();
-        if (const int rc = host->response_write(response, pattern.data(), n); rc != FCGID_OK) {
-            return rc;
-        }
-        count -= n;
     }
     return FCGID_OK;
+}
+
+void on_stream_abort(void* user_data, fcgid_response* response) noexcept {
+    auto* stream = static_cast<pattern_stream*>(user_data);
+    stream->host->response_release(response);
+    delete stream;
+}
+
+void on_stream_writable(void* user_data, fcgid_response* response) noexcept {
+    auto* stream = static_cast<pattern_stream*>(user_data);
+    const int rc = pump_pattern(stream->host, response, stream->remaining);
+    if (rc == FCGID_FULL &&
+        stream->host->response_on_writable(response, on_stream_writable, stream) == FCGID_OK) {
+        return;  // more when the web server has read some
+    }
+    if (rc == FCGID_OK) {
+        stream->host->response_finish(response);
+    } else {
+        stream->host->response_fail(response, "echo: writing bytes= failed", 27);
+    }
+    delete stream;
+}
+
+// Streams `count` bytes of the pattern. On the loop thread a full output
+// buffer hands the rest to the writable callback and returns FCGID_DEFERRED:
+// the daemon's memory stays bounded however large N is.
+int write_pattern(const fcgid_host_api* host, fcgid_response* response, std::uint64_t count) {
+    const int rc = pump_pattern(host, response, count);
+    if (rc != FCGID_FULL) {
+        return rc;
+    }
+    auto* stream = new (std::nothrow) pattern_stream{host, response, count};
+    if (stream == nullptr) {
+        return FCGID_ENOMEM;
+    }
+    if (host->response_on_abort(response, on_stream_abort, stream) != FCGID_OK ||
+        host->response_on_writable(response, on_stream_writable, stream) != FCGID_OK) {
+        host->response_on_abort(response, nullptr, nullptr);
+        delete stream;
+        return FCGID_EABORTED;
+    }
+    return FCGID_DEFERRED;
 }
 
 // "NAME=VALUE\n" per param, in the order received, written at once.

@@ -45,7 +45,7 @@ TEST_P(CliError, GivesOneErrorLineAndExitCode) {
         // "@name" stands for the path of a test plugin, known only at run time.
         args.push_back(a.size() > 1 && a[0] == '@' ? test_plugin(a.substr(1)) : a);
     }
-    run_result r = run_fcgid(args);
+    run_result r = run_fcgid(args, 5000ms);  // an accepted bad value would serve forever
     EXPECT_EQ(r.exit_code, c.exit_code) << "stderr:\n" << r.err;
     std::string line = single_error_line(r);
     for (const auto& m : c.mentions) {
@@ -65,6 +65,14 @@ INSTANTIATE_TEST_SUITE_P(
         cli_error_case{"HostWithoutPort", {"--host", "127.0.0.1"}, false, 2, {"--host", "--port"}},
         cli_error_case{"DriverBogus", {"--port", "0", "--driver", "bogus"}, false, 2, {"bogus"}},
         cli_error_case{"RunWithoutPlugin", {"--port", "0"}, true, 2, {"--plugin"}},
+        cli_error_case{"RequestLimitMinus1", {"--port", "0", "--request-limit", "-1"}, false, 2,
+                       {"-1"}},
+        cli_error_case{"RequestLimit2Pow64", {"--port", "0", "--request-limit", "18446744073709551616"},
+                       false, 2, {"18446744073709551616"}},
+        cli_error_case{"FdMinus1", {"--fd", "-1"}, false, 2, {"-1"}},
+        cli_error_case{"TimeLimitAbc", {"--port", "0", "--time-limit", "abc"}, false, 2, {"abc"}},
+        cli_error_case{"PluginOptionWithoutEquals", {"--port", "0", "--plugin-option", "novalue"},
+                       false, 2, {"novalue"}},
         cli_error_case{"ShutdownTimeoutAbc", {"--port", "0", "--shutdown-timeout", "abc"}, false, 2,
                        {"abc"}}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -127,6 +135,14 @@ TEST(Cli, PluginOptionsAndVerbosityAreAccepted) {
                                                     "--plugin-option", "empty=", "-v"});
     auto conn = d->connect();
     EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "").stdout_data).status, 200);
+}
+
+TEST(Cli, QuietLogsNoInfoLines) {
+    run_result r = run_fcgid({"run", "--plugin", hello_plugin(), "--host", "127.0.0.1", "--port", "0",
+                              "-q", "--time-limit", "1"},
+                             5000ms);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("[info]"), std::string::npos) << r.err;
 }
 
 TEST(Cli, MemoryLimitWithGSuffixIsAccepted) {

@@ -256,5 +256,115 @@ TEST(Limits, ShutdownTimeout1WithDelay10000RequestExitsWithinTwoSeconds) {
     EXPECT_EQ(*code, 1) << d->log();
 }
 
+TEST(Limits, RequestLimit2WithThreeMultiplexedRequestsServesAllThree) {
+    auto d = daemon_process::start(echo_plugin(), {"--request-limit", "2"});
+    auto conn = d->connect();
+    conn.send_request(1, "bytes=1");
+    conn.send_request(2, "bytes=2");
+    conn.send_request(3, "delay_ms=300&bytes=3");
+    // All three were in flight on an open connection when the limit was hit.
+    EXPECT_EQ(parse_cgi_response(conn.read_response(1).stdout_data).body, "a");
+    EXPECT_EQ(parse_cgi_response(conn.read_response(2).stdout_data).body, "ab");
+    EXPECT_EQ(parse_cgi_response(conn.read_response(3).stdout_data).body, "abc");
+    EXPECT_TRUE(conn.wait_closed(2000ms));
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0);
+    EXPECT_NE(d->log().find("; 3 requests served"), std::string::npos) << d->log();
+}
+
+TEST(Limits, SigtermWhileRequestBodyIsStillArrivingServesTheRequest) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_begin(1);
+    conn.send_params(1, cgi_params("POST", "", 10));
+    conn.send_record(fcgi::stdin_, 1, "first");
+    std::this_thread::sleep_for(100ms);
+    d->send_signal(SIGTERM);
+    ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
+    conn.send_record(fcgi::stdin_, 1, "-last");
+    conn.send_record(fcgi::stdin_, 1, "");
+    response r = conn.read_response(1, 3000ms);
+    EXPECT_EQ(parse_cgi_response(r.stdout_data).body, "first-last");
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 0);
+}
+
+TEST(Limits, SigintAfterSigtermForcesExitWithCode1) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=5000");
+    std::this_thread::sleep_for(100ms);
+    d->send_signal(SIGTERM);
+    ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
+    d->send_signal(SIGINT);
+    auto code = d->wait_exit(2000ms);
+    ASSERT_TRUE(code.has_value()) << d->log();
+    EXPECT_EQ(*code, 1);
+}
+
+TEST(Limits, AbortedDelayedRequestDoesNotHoldUpSigtermExit) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    conn.send_request(1, "delay_ms=5000");
+    std::this_thread::sleep_for(100ms);
+    conn.send_abort(1);
+    conn.read_response(1, 1500ms);
+    auto start = clock_type::now();
+    d->send_signal(SIGTERM);
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << "the aborted request still holds up the exit:\n" << d->log();
+    EXPECT_EQ(*code, 0);
+    EXPECT_LT(clock_type::now() - start, 1500ms);
+}
+
+TEST(Limits, DelayedRequestOfAClosedConnectionDoesNotHoldUpSigtermExit) {
+    auto d = daemon_process::start(echo_plugin());
+    {
+        auto conn = d->connect();
+        conn.send_request(1, "delay_ms=5000");
+        std::this_thread::sleep_for(100ms);
+    }
+    std::this_thread::sleep_for(100ms);
+    auto start = clock_type::now();
+    d->send_signal(SIGTERM);
+    auto code = d->wait_exit(3000ms);
+    ASSERT_TRUE(code.has_value()) << "a request of a closed connection holds up the exit:\n"
+                                  << d->log();
+    EXPECT_EQ(*code, 0);
+    EXPECT_LT(clock_type::now() - start, 1500ms);
+}
+
+TEST(Limits, HugeTimeLimitDoesNotOverflowIntoAnImmediateDrain) {
+    // 10^14 s is 10^23 ns: more than a 64-bit nanosecond clock holds.
+    auto d = daemon_process::start(hello_plugin(), {"--time-limit", "99999999999999"});
+    auto conn = d->connect();
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "").stdout_data).status, 200);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(d->running()) << d->log();
+    EXPECT_EQ(d->log().find("draining"), std::string::npos) << d->log();
+}
+
+TEST(Limits, SigtermRightAfterTheListeningLineDrainsGracefully) {
+    // A supervisor may stop fcgid as soon as it said it listens: from then on
+    // SIGTERM must drain (exit 0), never kill with the default action.
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        auto d = std::make_unique<daemon_process>(std::vector<std::string>{
+            "run", "--plugin", hello_plugin(), "--host", "127.0.0.1", "--port", "0"});
+        // Spin, not poll every few ms: the signal must follow the line closely.
+        auto deadline = clock_type::now() + default_timeout;
+        while (d->log().find("listening on ") == std::string::npos && d->running()) {
+            ASSERT_LT(clock_type::now(), deadline) << d->log();
+        }
+        d->send_signal(SIGTERM);
+        auto code = d->wait_exit(3000ms);
+        ASSERT_TRUE(code.has_value()) << d->log();
+        ASSERT_EQ(*code, 0) << "attempt " << attempt << ": exit code " << *code
+                            << (*code == 128 + SIGTERM ? " (killed by SIGTERM)" : "") << "\nlog:\n"
+                            << d->log();
+    }
+}
+
 }  // namespace
 }  // namespace fcgid_test

@@ -154,5 +154,34 @@ TEST(Listeners, BoundButNotListeningSocketAsFd0IsRefused) {
     expect_one_error_line(r);
 }
 
+TEST(Listeners, PortAlreadyInUseIsAnErrorNamingIt) {
+    inherited_socket taken = make_tcp_socket(true);  // kept here, listening
+    std::string port = std::to_string(taken.port);
+    run_result r = run_fcgid({"run", "--plugin", hello_plugin(), "--host", "127.0.0.1", "--port", port});
+    ::close(taken.fd);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find(port), std::string::npos) << r.err;
+}
+
+TEST(Listeners, UnixSocketOfALiveDaemonIsNotTakenOver) {
+    temp_dir dir;
+    std::string path = dir.file("live.sock");
+    daemon_process first({"run", "--plugin", hello_plugin(), "--socket", path});
+    first.wait_listening();
+    run_result second = run_fcgid({"run", "--plugin", hello_plugin(), "--socket", path});
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    expect_one_error_line(second);
+    expect_hello(first.connect());  // still reachable at its path
+}
+
+TEST(Listeners, UnresolvableHostIsAnError) {
+    run_result r = run_fcgid({"run", "--plugin", hello_plugin(), "--host", "no-such-host.invalid",
+                              "--port", "0"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("no-such-host.invalid"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace fcgid_test

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "daemon_process.hpp"
@@ -318,6 +319,122 @@ TEST_F(Protocol, ClientClosingWhileDelayedRequestInFlightDoesNotDisturbOthers) {
     auto conn = daemon_->connect();
     expect_usable(conn);
     EXPECT_TRUE(daemon_->running());
+}
+
+TEST_F(Protocol, GetValuesWithEmptyBodyGetsEmptyResult) {
+    auto conn = daemon_->connect();
+    conn.send_record(fcgi::get_values, 0, "");
+    record rec = conn.read_management_record();
+    EXPECT_EQ(rec.type, fcgi::get_values_result);
+    EXPECT_EQ(rec.content, "");
+    expect_usable(conn);
+}
+
+// FCGI_MAX_REQS as the daemon advertises it (capped at `cap` to keep tests short).
+std::uint16_t advertised_max_reqs(fcgi_connection& conn, std::uint16_t cap) {
+    conn.send_get_values({"FCGI_MAX_REQS"});
+    for (const auto& [name, value] : decode_name_values(conn.read_management_record().content)) {
+        if (name == "FCGI_MAX_REQS") {
+            unsigned long n = std::stoul(value);
+            return static_cast<std::uint16_t>(n < cap ? n : cap);
+        }
+    }
+    throw std::runtime_error("no FCGI_MAX_REQS in GET_VALUES_RESULT");
+}
+
+// BEGIN..STDIN end of an echo request for `query`, as one string.
+std::string whole_request(std::uint16_t id, const std::string& query) {
+    return encode_begin_request(id, fcgi::responder, fcgi::keep_conn) +
+           encode_record(fcgi::params, id, encode_name_values(cgi_params("GET", query))) +
+           encode_record(fcgi::params, id, "") + encode_record(fcgi::stdin_, id, "");
+}
+
+TEST_F(Protocol, FcgiMaxReqsDelayedRequestsMultiplexedOnOneConnection) {
+    auto conn = daemon_->connect();
+    const std::uint16_t n = advertised_max_reqs(conn, 100);
+    ASSERT_GE(n, 2) << "FCGI_MPXS_CONNS=1 but FCGI_MAX_REQS < 2";
+    std::string wire;
+    for (std::uint16_t id = 1; id <= n; ++id) {
+        wire += whole_request(id, "delay_ms=" + std::to_string(100 + id % 7 * 20) +
+                                      "&bytes=" + std::to_string(id));
+    }
+    auto start = clock_type::now();
+    conn.send_raw(wire);
+    for (std::uint16_t id = n; id >= 1; --id) {
+        response r = conn.read_response(id, 5000ms);
+        EXPECT_EQ(r.protocol_status, fcgi::request_complete) << "request " << id;
+        ASSERT_EQ(parse_cgi_response(r.stdout_data).body.size(), id) << "request " << id;
+    }
+    // Served concurrently, not one delay after the other.
+    EXPECT_LT(clock_type::now() - start, 3000ms);
+}
+
+TEST_F(Protocol, OneRequestMoreThanFcgiMaxReqsIsAnsweredOrRefusedButNotLost) {
+    auto conn = daemon_->connect();
+    const std::uint16_t n = advertised_max_reqs(conn, 200);
+    if (n >= 200) GTEST_SKIP() << "FCGI_MAX_REQS too large to exceed in a short test";
+    std::string wire;
+    for (std::uint16_t id = 1; id <= n + 1; ++id) wire += whole_request(id, "delay_ms=100&bytes=3");
+    conn.send_raw(wire);
+    for (std::uint16_t id = 1; id <= n + 1; ++id) {
+        response r = conn.read_response(id, 5000ms);
+        if (id <= n) {
+            EXPECT_EQ(parse_cgi_response(r.stdout_data).body, "abc") << "request " << id;
+        } else {
+            // The spec's answer to one request too many is FCGI_OVERLOADED.
+            EXPECT_TRUE(r.protocol_status == fcgi::overloaded ||
+                        r.protocol_status == fcgi::request_complete)
+                << "protocol status " << int(r.protocol_status);
+        }
+    }
+    expect_usable(conn, 1);
+}
+
+TEST_F(Protocol, DelayedRequestWithoutKeepConnIsAnsweredThenConnectionClosed) {
+    auto conn = daemon_->connect();
+    response r = conn.round_trip(1, "delay_ms=100&bytes=7", {}, 0);
+    EXPECT_EQ(parse_cgi_response(r.stdout_data).body, "abcdefg");
+    EXPECT_TRUE(conn.wait_closed(3000ms)) << "connection still open 3 s after END_REQUEST";
+}
+
+TEST_F(Protocol, SlowReaderOf20MiBDoesNotBlockOtherConnections) {
+    auto slow = daemon_->connect();
+    slow.send_request(1, "bytes=20971520");  // 20 MiB, far more than the socket buffers
+    std::this_thread::sleep_for(200ms);      // the daemon is now stuck writing to `slow`
+    auto other = daemon_->connect();
+    auto start = clock_type::now();
+    expect_usable(other);
+    EXPECT_LT(clock_type::now() - start, 1000ms) << "a full socket blocked the loop";
+    response r = slow.read_response(1, 20000ms);
+    cgi_response http = parse_cgi_response(r.stdout_data);
+    ASSERT_EQ(http.body.size(), 20971520u);
+    for (std::size_t i = 0; i < http.body.size(); i += 4099) {
+        ASSERT_EQ(http.body[i], static_cast<char>('a' + i % 26)) << "byte " << i;
+    }
+}
+
+TEST_F(Protocol, ClientClosingWithLargeResponsePendingDoesNotDisturbOthers) {
+    {
+        auto quitter = daemon_->connect();
+        quitter.send_request(1, "bytes=20971520");
+        std::this_thread::sleep_for(100ms);
+    }
+    std::this_thread::sleep_for(100ms);
+    auto conn = daemon_->connect();
+    expect_usable(conn);
+    EXPECT_TRUE(daemon_->running());
+}
+
+TEST_F(Protocol, DelayedRequestWithoutKeepConnPlusAMultiplexedOneBothAnsweredThenClosed) {
+    auto conn = daemon_->connect();
+    conn.send_request(1, "delay_ms=300&bytes=1", {}, 0);  // KEEP_CONN clear
+    std::this_thread::sleep_for(50ms);
+    conn.send_request(2, "bytes=2");
+    response r2 = conn.read_response(2);
+    response r1 = conn.read_response(1);
+    EXPECT_EQ(parse_cgi_response(r2.stdout_data).body, "ab");
+    EXPECT_EQ(parse_cgi_response(r1.stdout_data).body, "a");
+    EXPECT_TRUE(conn.wait_closed(3000ms)) << "open after END_REQUEST of the KEEP_CONN-clear request";
 }
 
 }  // namespace

@@ -28,8 +28,8 @@ ok() {
 here="$(cd "$(dirname "$0")" && pwd)"
 cmake_bin="${CMAKE_COMMAND:-cmake}"
 command -v "$cmake_bin" >/dev/null || fail "cmake not found ('$cmake_bin')"
-command -v python3 >/dev/null || fail "python3 not found: run the project's setup script"
-command -v nm >/dev/null || fail "nm not found (binutils): run the project's setup script"
+command -v python3 >/dev/null || fail "python3 not found: run scripts/dev.sh test, which installs it"
+command -v nm >/dev/null || fail "nm not found (binutils, comes with g++): run scripts/dev.sh test"
 [[ -d "${FCGID_STAGE_DIR:-}" ]] || fail "FCGID_STAGE_DIR is not a directory: '${FCGID_STAGE_DIR:-}'"
 [[ -x "${FCGID_BIN:-}" ]] || fail "FCGID_BIN is not an executable: '${FCGID_BIN:-}'"
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # nginx in front of the installed fcgid, as operators run it (packaging/nginx/).
 #
-# Starts one fcgid with hello.so and one with echo.so on ephemeral ports, and a
+# Starts fcgid with hello.so and with echo.so on ephemeral ports, and a
 # private nginx (own config, logs, pid and temp dirs in a temp dir) that
-# reaches them two ways:
+# reaches them three ways:
 #   /plain/...  fastcgi_pass host:port          (a connection per request)
 #   /keep/...   upstream keepalive + fastcgi_keep_conn on (connections reused)
+#   /unix/...   fastcgi_pass unix:...  (fcgid run --socket, two more processes)
 # then checks with curl what a browser would get.
 #
 # Env (from FCGID_TEST_ENV): FCGID_BIN, FCGID_PLUGIN_DIR. Optional: NGINX_BIN.
-# nginx and curl are required: a missing one FAILS the test (CI installs them).
+# nginx and curl are required: a missing one FAILS the test (scripts/dev.sh installs them).
 set -euo pipefail
 
 # Bound the whole run. GNU timeout signals its whole process group, so curl,
@@ -36,9 +37,9 @@ if [[ -z "$nginx_bin" && -x /usr/sbin/nginx ]]; then
     nginx_bin=/usr/sbin/nginx
 fi
 [[ -n "$nginx_bin" && -x "$nginx_bin" ]] ||
-    fail "nginx not found (NGINX_BIN, PATH, /usr/sbin/nginx): run the project's setup script, which installs nginx-light"
+    fail "nginx not found (NGINX_BIN, PATH, /usr/sbin/nginx): run scripts/dev.sh test, which installs nginx-light"
 command -v curl >/dev/null ||
-    fail "curl not found: run the project's setup script, which installs curl"
+    fail "curl not found: run scripts/dev.sh test, which installs curl"
 [[ -x "${FCGID_BIN:-}" ]] || fail "FCGID_BIN is not an executable: '${FCGID_BIN:-}'"
 for plugin in hello echo; do
     [[ -f "${FCGID_PLUGIN_DIR:-}/$plugin.so" ]] || fail "no $plugin.so in FCGID_PLUGIN_DIR='${FCGID_PLUGIN_DIR:-}'"
@@ -51,7 +52,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/fcgid-nginx.XXXXXX")"
 pids=()
 # Set by start_fcgid through printf -v, read through ${!name}.
 # shellcheck disable=SC2034
-hello_pid="" hello_port="" echo_pid="" echo_port="" nginx_port=""
+hello_pid="" hello_port="" echo_pid="" echo_port="" nginx_port="" hello_unix_pid="" echo_unix_pid=""
 
 # TERM, then KILL after 5 s; silent if already gone.
 stop_pid() {
@@ -71,7 +72,7 @@ cleanup() {
     done
     wait 2>/dev/null || true
     if ((rc != 0)); then
-        for log in hello.log echo.log error.log access.log; do
+        for log in hello.log echo.log hello_unix.log echo_unix.log error.log access.log; do
             [[ -s "$tmp/$log" ]] || continue
             echo "# ---- last lines of $log ----" >&2
             tail -n 40 "$tmp/$log" | sed 's/^/# /' >&2
@@ -83,32 +84,43 @@ cleanup() {
 trap cleanup EXIT
 trap 'fail "overall timeout (100 s) or interrupted"' TERM INT
 
-# start_fcgid NAME: runs fcgid with NAME.so on an ephemeral port and sets
-# NAME_pid and NAME_port from its "listening on 127.0.0.1:PORT" line.
+# start_fcgid PLUGIN: runs fcgid with PLUGIN.so on an ephemeral port and sets
+# PLUGIN_pid and PLUGIN_port from its "listening on 127.0.0.1:PORT" line.
+# start_fcgid PLUGIN unix: the same on the unix socket $tmp/PLUGIN.sock; sets
+# PLUGIN_unix_pid once "listening on unix:..." was logged.
 start_fcgid() {
-    local name="$1" pid port=""
-    "$FCGID_BIN" run --plugin "$FCGID_PLUGIN_DIR/$name.so" --host 127.0.0.1 --port 0 \
+    local plugin="$1" name="$1" pid found="" listen_args pattern
+    if [[ "${2:-}" == unix ]]; then
+        name="${plugin}_unix"
+        listen_args=(--socket "$tmp/$plugin.sock")
+        pattern='s/.*listening on unix:\(.*\.sock\) .*/\1/p'
+    else
+        listen_args=(--host 127.0.0.1 --port 0)
+        pattern='s/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p'
+    fi
+    "$FCGID_BIN" run --plugin "$FCGID_PLUGIN_DIR/$plugin.so" "${listen_args[@]}" \
         >"$tmp/$name.out" 2>"$tmp/$name.log" &
     pid=$!
     pids+=("$pid")
     for _ in $(seq 100); do
-        port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/$name.log" | head -n 1)"
-        [[ -n "$port" ]] && break
-        kill -0 "$pid" 2>/dev/null || fail "fcgid with $name.so exited at startup"
+        found="$(sed -n "$pattern" "$tmp/$name.log" | head -n 1)"
+        [[ -n "$found" ]] && break
+        kill -0 "$pid" 2>/dev/null || fail "fcgid ($name) exited at startup"
         sleep 0.1
     done
-    [[ -n "$port" ]] || fail "fcgid with $name.so printed no 'listening on 127.0.0.1:PORT' line in 10 s"
+    [[ -n "$found" ]] || fail "fcgid ($name) printed no 'listening on ...' line in 10 s"
     printf -v "${name}_pid" '%s' "$pid"
-    printf -v "${name}_port" '%s' "$port"
+    [[ "${2:-}" == unix ]] || printf -v "${name}_port" '%s' "$found"
 }
 
 # ---- nginx -----------------------------------------------------------------
 
 # Modules nginx-light leaves out must not appear in the config; the ones built
 # in get their temp dirs here so nothing is written outside $tmp.
+nginx_build="$("$nginx_bin" -V 2>&1)"
 optional_temp_paths=""
 for module in scgi uwsgi; do
-    if ! "$nginx_bin" -V 2>&1 | grep -q -- "--without-http_${module}_module"; then
+    if [[ "$nginx_build" != *"--without-http_${module}_module"* ]]; then
         optional_temp_paths+="    ${module}_temp_path $tmp/$module;"$'\n'
     fi
 done
@@ -171,6 +183,9 @@ $optional_temp_paths
             fastcgi_pass echo_keep;
             fastcgi_keep_conn on;
         }
+
+        location /unix/hello/ { include $tmp/fastcgi_params; fastcgi_pass unix:$tmp/hello.sock; }
+        location /unix/echo/  { include $tmp/fastcgi_params; fastcgi_pass unix:$tmp/echo.sock; }
     }
 }
 EOF
@@ -234,6 +249,8 @@ established_on_port() {
 
 start_fcgid hello
 start_fcgid echo
+start_fcgid hello unix
+start_fcgid echo unix
 start_nginx
 echo "# fcgid hello on $hello_port, echo on $echo_port, nginx on $nginx_port"
 
@@ -282,6 +299,7 @@ done
     fail "plain fastcgi_pass: connections to fcgid still open 3 s after the responses"
 ok "plain fastcgi_pass: fcgid closed every connection after its request"
 
+check_mode unix 1
 check_mode keep 1
 check_mode keep 2
 # With KEEP_CONN set, fcgid leaves the connections open for nginx to reuse.
@@ -311,8 +329,9 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 ok "8 parallel POSTs with delay_ms=300 through keepalive: each got its own body (${elapsed_ms} ms)"
 
-# SIGTERM drains: idle keepalive connections from nginx must not hold it up.
-for name in hello echo; do
+# SIGTERM drains: idle keepalive connections from nginx (to hello and echo)
+# must not hold it up.
+for name in hello echo hello_unix echo_unix; do
     pid_var="${name}_pid"
     pid="${!pid_var}"
     kill -TERM "$pid"
@@ -320,13 +339,13 @@ for name in hello echo; do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && fail "fcgid ($name) still running 10 s after SIGTERM with idle keepalive connections"
+    kill -0 "$pid" 2>/dev/null && fail "fcgid ($name) still running 10 s after SIGTERM"
     rc=0
     wait "$pid" || rc=$?
     ((rc == 0)) || fail "fcgid ($name) exited with $rc after SIGTERM, expected 0"
     grep -q "exiting: signal SIGTERM" "$tmp/$name.log" ||
         fail "fcgid ($name) log has no 'exiting: signal SIGTERM' line"
-    ok "fcgid ($name) exits 0 on SIGTERM while nginx holds idle keepalive connections"
+    ok "fcgid ($name) exits 0 on SIGTERM$([[ $name == *_unix ]] || echo ' while nginx holds idle keepalive connections')"
 done
 
 echo "# nginx_test: $passed passed, 0 failed"
