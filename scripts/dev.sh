@@ -3,7 +3,10 @@
 #
 #   scripts/dev.sh hello   install what is missing, build, and run fcgid
 #                          serving the hello plugin on 127.0.0.1:5000
-#   scripts/dev.sh test    install what is missing, build, and run every test
+#   scripts/dev.sh test    install what is missing, build, and run every test:
+#                          the whole suite (with the fuzzers), then the whole
+#                          suite again in a build with AddressSanitizer and
+#                          UndefinedBehaviorSanitizer
 #
 # Both install the build into build/stage exactly as `cmake --install` lays it
 # out for users (bin/fcgid, lib/fcgid/plugins/*.so, include/fcgid, lib/cmake).
@@ -14,11 +17,13 @@ BUILD_DIR=${BUILD_DIR:-build}
 STAGE_DIR="$BUILD_DIR/stage"
 
 # Debian 12 packages the build and the tests need. nginx-light and curl are
-# for the interop tests, which put a real nginx in front of fcgid.
+# for the interop tests, which put a real nginx in front of fcgid; clang and
+# its runtime (libFuzzer) for the fuzz targets.
 PACKAGES=(
   g++ cmake make ccache pkg-config
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev
   nginx-light curl python3 procps
+  clang libclang-rt-14-dev
 )
 
 install_missing_packages() {
@@ -36,23 +41,33 @@ install_missing_packages() {
     "${missing[@]}"
 }
 
+# build DIR [cmake options...]: configure, build, and lay out DIR/stage.
 build() {
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
-  cmake --build "$BUILD_DIR" -j "$(nproc)"
-  cmake --install "$BUILD_DIR" --prefix "$STAGE_DIR" > /dev/null
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake --build "$dir" -j "$(nproc)"
+  cmake --install "$dir" --prefix "$dir/stage" > /dev/null
+}
+
+run_tests() {
+  ctest --test-dir "$1" --output-on-failure -j "$(nproc)" --timeout 300
 }
 
 case "${1:-}" in
   hello)
     install_missing_packages
-    build
+    build "$BUILD_DIR"
     exec "$STAGE_DIR/bin/fcgid" run --host 127.0.0.1 --port 5000 \
       --plugin "$STAGE_DIR/lib/fcgid/plugins/hello.so"
     ;;
   test)
     install_missing_packages
-    build
-    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 300
+    build "$BUILD_DIR"
+    run_tests "$BUILD_DIR"
+    # The same suite under the sanitizers (fuzzers already ran with them).
+    build "$BUILD_DIR-sanitize" -DFCGID_SANITIZE=ON -DFCGID_BUILD_FUZZERS=OFF
+    run_tests "$BUILD_DIR-sanitize"
     ;;
   *)
     echo "usage: $0 hello|test" >&2

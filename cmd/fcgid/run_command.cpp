@@ -138,7 +138,7 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     auto* fd = run.add_option("--fd", listen.fd,
                               "Inherited listening socket, used without --port and --socket")
                    ->default_str("0")
-                   ->check(CLI::NonNegativeNumber)
+                   ->check(whole_number_validator(0))
                    ->excludes(port)
                    ->excludes(socket);
     options.port_option = port;
@@ -236,10 +236,12 @@ int run_daemon(const run_options& options) {
     }
     for (const std::string& cidr : config.access.allow) allowed.add(cidr);
     net::listener listener = net::open_listener(io, config.listen, config.access);
-    spdlog::info("listening on {} (plugin {} {} from {})", listener.description, plugin.name(),
-                 plugin.version(), plugin.path());
-
+    const std::string where = listener.description;
+    // The server installs the signal handlers: build it before announcing the
+    // address, so a SIGTERM sent on seeing the line already drains.
     net::server server(io, config.limits, plugin, std::move(listener), std::move(allowed));
+    spdlog::info("listening on {} (plugin {} {} from {})", where, plugin.name(), plugin.version(),
+                 plugin.path());
     const int exit_code = server.run();
     plugin.shutdown();
     if (config.listen.type == config::listen_config::kind::unix_socket)

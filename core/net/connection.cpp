@@ -165,8 +165,10 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
     if (!r) return {};  // a request we already answered (e.g. rejected)
     if (r->params_done()) return fcgi::errc::stream_after_end;
     if (!record.content.empty()) {
-        if (!r->append_params(record.content, server_.limits().max_params_bytes))
+        if (!input_budget_allows(record.content.size()) ||
+            !r->append_params(record.content, server_.limits().max_params_bytes))
             return fcgi::errc::params_too_large;
+        input_bytes_ += record.content.size();
         return {};
     }
     if (auto ec = r->end_params(server_.limits().max_params_count)) return ec;
@@ -198,11 +200,19 @@ void connection::on_stdin(const fcgi::record_view& record) {
         if (r->ready()) dispatch(r);
         return;
     }
-    if (!r->append_body(record.content, server_.limits().max_body_bytes)) {
+    if (!input_budget_allows(record.content.size()) ||
+        !r->append_body(record.content, server_.limits().max_body_bytes)) {
         spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
                      record.header.request_id, server_.limits().max_body_bytes);
         r->reject(413);
+        return;
     }
+    input_bytes_ += record.content.size();
+}
+
+bool connection::input_budget_allows(std::size_t more) const noexcept {
+    const auto& limits = server_.limits();
+    return input_bytes_ + more <= limits.max_body_bytes + limits.max_params_bytes;
 }
 
 void connection::on_get_values(std::string_view content) {
@@ -216,8 +226,9 @@ void connection::on_get_values(std::string_view content) {
         if (name == "FCGI_MAX_CONNS")
             answer = std::to_string(server_.limits().max_connections);
         else if (name == "FCGI_MAX_REQS")
-            answer = std::to_string(server_.limits().max_connections *
-                                    server_.limits().max_requests_per_connection);
+            // The smaller limit: a web server may put them all on one connection.
+            answer = std::to_string(std::min(server_.limits().max_requests,
+                                             server_.limits().max_requests_per_connection));
         else if (name == "FCGI_MPXS_CONNS")
             answer = "1";
         else
@@ -400,6 +411,7 @@ void connection::close() {
     // Whatever is still in flight can no longer be answered: tell the plugin.
     auto in_flight = std::move(requests_);
     requests_.clear();
+    input_bytes_ = 0;
     writable_waiters_.clear();
     for (const auto& r : in_flight) {
         server_.release_request();
@@ -427,6 +439,7 @@ void connection::forget(const request& r) noexcept {
     const auto it = std::find_if(requests_.begin(), requests_.end(),
                                  [&](const auto& p) { return p.get() == &r; });
     if (it == requests_.end()) return;
+    input_bytes_ -= r.received_bytes();
     requests_.erase(it);
     server_.release_request();
 }

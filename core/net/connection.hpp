@@ -69,6 +69,7 @@ private:
     std::error_code on_params(const fcgi::record_view& record);
     void on_stdin(const fcgi::record_view& record);
     bool body_too_large(const request& r) const noexcept;
+    bool input_budget_allows(std::size_t more) const noexcept;
     void on_get_values(std::string_view content);
     void dispatch(const std::shared_ptr<request>& r);
 
@@ -99,6 +100,10 @@ private:
     bool processing_ = false;  // inside process_input: flush once at the end
 
     std::vector<std::shared_ptr<request>> requests_;  // in flight on this connection
+    // Params and body bytes held by requests_. Multiplexed requests share one
+    // budget (--max-body-size + --max-params-size), so a connection's input
+    // memory is bounded however many requests it opens.
+    std::uint64_t input_bytes_ = 0;
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended
     bool closed_ = false;

@@ -46,6 +46,7 @@ request::request(connection& owner, std::uint16_t id, bool keep_conn)
 bool request::append_params(std::string_view data, std::uint64_t limit) {
     if (params_raw_.size() + data.size() > limit) return false;
     params_raw_.append(data);
+    received_ += data.size();
     return true;
 }
 
@@ -80,6 +81,7 @@ std::error_code request::end_params(std::size_t max_count) {
 bool request::append_body(std::string_view data, std::uint64_t limit) {
     if (body_.size() + data.size() > limit) return false;
     body_.append(data);
+    received_ += data.size();
     return true;
 }
 

@@ -45,6 +45,8 @@ public:
     // Appends part of the body; false when the body limit is passed.
     bool append_body(std::string_view data, std::uint64_t limit);
     void end_body() noexcept { body_done_ = true; }
+    // Params and body bytes taken in so far: what this request holds in memory.
+    std::uint64_t received_bytes() const noexcept { return received_; }
 
     bool params_done() const noexcept { return params_done_; }
     bool body_done() const noexcept { return body_done_; }
@@ -130,6 +132,7 @@ private:
     bool params_done_ = false;
     bool body_done_ = false;
     bool dispatched_ = false;
+    std::uint64_t received_ = 0;
 
     int status_ = 200;
     std::string head_;  // header lines added so far, each ending in CRLF

@@ -1,5 +1,7 @@
 #include "plugin/plugin_host.hpp"
 
+#include <dlfcn.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <stdexcept>
@@ -30,12 +32,19 @@ plugin_host::plugin_host(const config::plugin_config& config) {
     std::error_code fs_ec;
     const std::filesystem::path file = std::filesystem::absolute(config.path, fs_ec);
     path_ = file.string();
-    if (!std::filesystem::is_regular_file(file, fs_ec))
+    if (!std::filesystem::exists(file, fs_ec))
         fail(fmt::format("plugin file not found: [{}]", config.path));
+    if (!std::filesystem::is_regular_file(file, fs_ec))
+        fail(fmt::format("plugin [{}] is not a regular file", config.path));
 
     std::error_code ec;
     library_.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    if (ec) fail(fmt::format("cannot load plugin [{}]: {}", path_, ec.message()));
+    if (ec) {
+        // The loader's own words ("invalid ELF header", "undefined symbol: x")
+        // say far more than the generic error code Boost.DLL maps them to.
+        const char* reason = ::dlerror();
+        fail(fmt::format("cannot load plugin [{}]: {}", path_, reason ? reason : ec.message()));
+    }
     if (!library_.has(FCGID_PLUGIN_ENTRY_NAME))
         fail(fmt::format("no entry point [{}] in [{}]", FCGID_PLUGIN_ENTRY_NAME, path_));
 

@@ -351,7 +351,7 @@ std::string whole_request(std::uint16_t id, const std::string& query) {
 
 TEST_F(Protocol, FcgiMaxReqsDelayedRequestsMultiplexedOnOneConnection) {
     auto conn = daemon_->connect();
-    const std::uint16_t n = advertised_max_reqs(conn, 100);
+    const std::uint16_t n = advertised_max_reqs(conn, 300);
     ASSERT_GE(n, 2) << "FCGI_MPXS_CONNS=1 but FCGI_MAX_REQS < 2";
     std::string wire;
     for (std::uint16_t id = 1; id <= n; ++id) {
