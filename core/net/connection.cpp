@@ -24,6 +24,9 @@ using fcgi::record_type;
 // up to fcgi::max_record_size when a bigger record arrives, never beyond.
 constexpr std::size_t initial_input_size = 16 * 1024;
 
+// Enough for the usual one request at a time, and a few multiplexed ones.
+constexpr std::size_t max_spare_requests = 4;
+
 }  // namespace
 
 connection::connection(server& owner, socket_type socket)
@@ -143,7 +146,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
-    requests_.push_back(std::make_shared<request>(*this, id, body.keep_conn()));
+    requests_.push_back(make_request(id, body.keep_conn()));
     return {};
 }
 
@@ -411,6 +414,7 @@ void connection::close() {
     // Whatever is still in flight can no longer be answered: tell the plugin.
     auto in_flight = std::move(requests_);
     requests_.clear();
+    spare_requests_.clear();
     input_bytes_ = 0;
     writable_waiters_.clear();
     for (const auto& r : in_flight) {
@@ -429,6 +433,18 @@ void connection::protocol_error(std::error_code ec, std::uint16_t id) {
 
 // ---- Requests ----------------------------------------------------------------------
 
+std::shared_ptr<request> connection::make_request(std::uint16_t id, bool keep_conn) {
+    for (std::size_t i = 0; i < spare_requests_.size(); ++i) {
+        if (spare_requests_[i].use_count() != 1) continue;
+        std::shared_ptr<request> r = std::move(spare_requests_[i]);
+        spare_requests_[i] = std::move(spare_requests_.back());
+        spare_requests_.pop_back();
+        r->reset(id, keep_conn);
+        return r;
+    }
+    return std::make_shared<request>(*this, id, keep_conn);
+}
+
 std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
     for (const auto& r : requests_)
         if (r->id() == id) return r;
@@ -440,6 +456,7 @@ void connection::forget(const request& r) noexcept {
                                  [&](const auto& p) { return p.get() == &r; });
     if (it == requests_.end()) return;
     input_bytes_ -= r.received_bytes();
+    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(*it));
     requests_.erase(it);
     server_.release_request();
 }

@@ -74,6 +74,8 @@ private:
     void dispatch(const std::shared_ptr<request>& r);
 
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
+    // A request object for `id`: a recycled one when one is free.
+    std::shared_ptr<request> make_request(std::uint16_t id, bool keep_conn);
     void forget(const request& r) noexcept;
     void end_request_record(std::uint16_t id, std::uint32_t app_status, fcgi::protocol_status status);
     void flush();
@@ -100,6 +102,9 @@ private:
     bool processing_ = false;  // inside process_input: flush once at the end
 
     std::vector<std::shared_ptr<request>> requests_;  // in flight on this connection
+    // Finished requests kept for reuse; one still referenced elsewhere (a
+    // plugin's hold, a posted call) is skipped until it is free.
+    std::vector<std::shared_ptr<request>> spare_requests_;
     // Params and body bytes held by requests_. Multiplexed requests share one
     // budget (--max-body-size + --max-params-size), so a connection's input
     // memory is bounded however many requests it opens.

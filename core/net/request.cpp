@@ -36,10 +36,40 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+// A recycled request keeps buffers up to this size; larger ones (a big body)
+// are freed rather than held by an idle connection.
+constexpr std::size_t kept_capacity = 64 * 1024;
+
+void clear_keeping_small(std::string& s) noexcept {
+    if (s.capacity() > kept_capacity) std::string().swap(s);
+    else s.clear();
+}
+
 }  // namespace
 
 request::request(connection& owner, std::uint16_t id, bool keep_conn)
-    : connection_(&owner), id_(id), keep_conn_(keep_conn) {}
+    : connection_(&owner), owner_(&owner), id_(id), keep_conn_(keep_conn) {}
+
+void request::reset(std::uint16_t id, bool keep_conn) noexcept {
+    connection_ = owner_;
+    id_ = id;
+    keep_conn_ = keep_conn;
+    clear_keeping_small(params_raw_);
+    clear_keeping_small(params_store_);
+    params_.clear();
+    clear_keeping_small(body_);
+    params_done_ = body_done_ = dispatched_ = false;
+    received_ = 0;
+    status_ = 200;
+    clear_keeping_small(head_);
+    head_sent_ = stderr_sent_ = completed_ = false;
+    aborted_.store(false, std::memory_order_relaxed);
+    abort_callback_ = nullptr;
+    abort_user_data_ = nullptr;
+    writable_callback_ = nullptr;
+    writable_user_data_ = nullptr;
+    dispatched_at_ = {};
+}
 
 // ---- Input ------------------------------------------------------------------
 
@@ -73,8 +103,7 @@ std::error_code request::end_params(std::size_t max_count) {
         params_store_.append(value).push_back('\0');
         params_.push_back(entry);
     }
-    params_raw_.clear();
-    params_raw_.shrink_to_fit();
+    clear_keeping_small(params_raw_);
     return ec;
 }
 

@@ -32,6 +32,11 @@ class request : public std::enable_shared_from_this<request> {
 public:
     request(connection& owner, std::uint16_t id, bool keep_conn);
 
+    // Makes a finished request new again for `id`, keeping its buffers'
+    // capacity (up to a bound), so steady-state serving allocates nothing.
+    // Only when nothing else holds it (use_count() == 1).
+    void reset(std::uint16_t id, bool keep_conn) noexcept;
+
     std::uint16_t id() const noexcept { return id_; }
     bool keep_conn() const noexcept { return keep_conn_; }
 
@@ -122,8 +127,9 @@ private:
     std::string_view uri_for_log() const noexcept;
 
     connection* connection_;  // nullptr once detached
-    const std::uint16_t id_;
-    const bool keep_conn_;
+    connection* owner_;       // the connection that made it, for reset()
+    std::uint16_t id_;
+    bool keep_conn_;
 
     std::string params_raw_;    // the PARAMS stream as received
     std::string params_store_;  // name\0value\0... so views are NUL-terminated
