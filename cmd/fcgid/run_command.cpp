@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
+#include <optional>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -17,6 +19,9 @@
 #include "net/server.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/pid_file.hpp"
+#include "service/privileges.hpp"
+#include "service/systemd.hpp"
 
 namespace fcgid::cmd {
 namespace {
@@ -92,7 +97,13 @@ void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& targ
 void add_seconds_option(CLI::App& app, const std::string& name, std::chrono::seconds& target,
                         const std::string& description) {
     app.add_option_function<std::int64_t>(
-           name, [&target](const std::int64_t& value) { target = std::chrono::seconds(value); },
+           name,
+           [&target](const std::int64_t& value) {
+               // Past a century means "never"; clamping keeps deadline
+               // arithmetic in nanoseconds far from overflow.
+               constexpr std::int64_t century = 100LL * 365 * 24 * 3600;
+               target = std::chrono::seconds(std::min(value, century));
+           },
            description)
         ->check(whole_number_validator(0))
         ->default_str(std::to_string(target.count()));
@@ -104,6 +115,14 @@ void add_count_option(CLI::App& app, const std::string& name, std::size_t& targe
         ->check(whole_number_validator(1))
         ->default_str(std::to_string(target));
 }
+
+// Removes the unix socket file fcgid created, on exit or on a failed start.
+struct socket_file_remover {
+    std::string path;
+    ~socket_file_remover() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
 
 log::verbosity verbosity_of(const run_options& options) {
     if (options.quiet) return log::verbosity::quiet;
@@ -192,6 +211,14 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     run.add_option("--socket-owner", access.socket_owner, "Owner (user) of the --socket file");
     run.add_option("--socket-group", access.socket_group, "Group of the --socket file");
 
+    auto& process = options.server.process;
+    run.add_option("--pid-file", process.pid_file, "Write the process id here (removed at exit)")
+        ->type_name("PATH");
+    run.add_option("--user", process.user,
+                   "Run as this user after binding the socket (needs root)");
+    run.add_option("--group", process.group,
+                   "Run as this group after binding the socket (default: the user's)");
+
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);
     run.add_option("--driver", options.driver, "Event loop driver (asio; userland is an alias)")
@@ -208,6 +235,11 @@ void finish_run_options(run_options& options) {
         listen.type = config::listen_config::kind::unix_socket;
     else
         listen.type = config::listen_config::kind::inherited_fd;
+    // Socket activation: systemd's socket, unless an fd was named explicitly.
+    const auto activated = service::systemd_listen_fd();
+    if (activated && listen.type == config::listen_config::kind::inherited_fd &&
+        options.fd_option->count() == 0)
+        listen.fd = *activated;
 
     for (const std::string& pair : options.plugin_options) {
         const auto eq = pair.find('=');
@@ -224,8 +256,6 @@ int run_daemon(const run_options& options) {
     // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
     boost::asio::io_context io(1);
     plugin::bind_loop(io);
-    // The plugin first: a broken plugin is refused before any socket is touched.
-    plugin::plugin_host plugin(config.plugin);
     net::address_filter allowed;
     if (const char* web_server_addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) {
         try {
@@ -235,17 +265,25 @@ int run_daemon(const run_options& options) {
         }
     }
     for (const std::string& cidr : config.access.allow) allowed.add(cidr);
+    // Bind first (a privileged port needs root), then give root up, and only
+    // then load the plugin: plugin code never runs with more rights than asked.
     net::listener listener = net::open_listener(io, config.listen, config.access);
+    // Whatever happens from here on, a socket file we created is ours to remove.
+    const socket_file_remover remove_socket_file{
+        config.listen.type == config::listen_config::kind::unix_socket ? config.listen.socket_path : ""};
+    std::optional<service::pid_file> pid_file;
+    if (!config.process.pid_file.empty()) pid_file.emplace(config.process.pid_file);
+    service::drop_privileges(config.process.user, config.process.group);
+    plugin::plugin_host plugin(config.plugin);
     const std::string where = listener.description;
     // The server installs the signal handlers: build it before announcing the
     // address, so a SIGTERM sent on seeing the line already drains.
     net::server server(io, config.limits, plugin, std::move(listener), std::move(allowed));
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin.name(), plugin.version(),
                  plugin.path());
+    service::notify_systemd("READY=1");
     const int exit_code = server.run();
     plugin.shutdown();
-    if (config.listen.type == config::listen_config::kind::unix_socket)
-        ::unlink(config.listen.socket_path.c_str());
     return exit_code;
 }
 

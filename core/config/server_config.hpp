@@ -47,6 +47,12 @@ struct access_config {
     std::string socket_group;        // group name or gid; empty = unchanged
 };
 
+struct process_config {
+    std::string pid_file;  // empty = none
+    std::string user;      // drop to this user after binding; empty = stay
+    std::string group;     // and this group; empty = the user's
+};
+
 struct plugin_config {
     std::string path;
     std::vector<std::pair<std::string, std::string>> options;  // --plugin-option KEY=VALUE
@@ -56,6 +62,7 @@ struct server_config {
     listen_config listen;
     limits_config limits;
     access_config access;
+    process_config process;
     plugin_config plugin;
 };
 

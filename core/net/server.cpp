@@ -11,6 +11,7 @@
 #include "net/endpoint_text.hpp"
 #include "net/request.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/systemd.hpp"
 
 namespace fcgid::net {
 namespace {
@@ -169,6 +170,7 @@ void server::start_drain(std::string reason) {
     draining_ = true;
     drain_reason_ = std::move(reason);
     spdlog::info("draining: {}", drain_reason_);
+    service::notify_systemd("STOPPING=1");
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     accept_timer_.cancel();

@@ -1,0 +1,23 @@
+// --pid-file: the process id, written once the socket is bound and removed
+// when fcgid exits.
+#pragma once
+
+#include <string>
+
+namespace fcgid::service {
+
+class pid_file {
+public:
+    pid_file() = default;
+    // Writes getpid() to `path` (replacing an older file). Throws
+    // std::runtime_error naming the path if it cannot.
+    explicit pid_file(std::string path);
+    ~pid_file();
+    pid_file(const pid_file&) = delete;
+    pid_file& operator=(const pid_file&) = delete;
+
+private:
+    std::string path_;
+};
+
+}  // namespace fcgid::service
