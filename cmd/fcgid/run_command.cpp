@@ -274,16 +274,18 @@ int run_daemon(const run_options& options) {
     std::optional<service::pid_file> pid_file;
     if (!config.process.pid_file.empty()) pid_file.emplace(config.process.pid_file);
     service::drop_privileges(config.process.user, config.process.group);
-    plugin::plugin_host plugin(config.plugin);
+    auto plugin = std::make_shared<plugin::plugin_host>(config.plugin);
     const std::string where = listener.description;
     // The server installs the signal handlers: build it before announcing the
     // address, so a SIGTERM sent on seeing the line already drains.
-    net::server server(io, config.limits, plugin, std::move(listener), std::move(allowed));
-    spdlog::info("listening on {} (plugin {} {} from {})", where, plugin.name(), plugin.version(),
-                 plugin.path());
+    net::server server(io, config.limits, config.plugin, plugin, std::move(listener),
+                       std::move(allowed));
+    spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
+                 plugin->path());
+    plugin.reset();  // the server holds the current plugin from here on
     service::notify_systemd("READY=1");
     const int exit_code = server.run();
-    plugin.shutdown();
+    server.shutdown_plugins();
     return exit_code;
 }
 

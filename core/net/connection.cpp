@@ -24,6 +24,9 @@ using fcgi::record_type;
 // up to fcgi::max_record_size when a bigger record arrives, never beyond.
 constexpr std::size_t initial_input_size = 16 * 1024;
 
+// Output buffer capacity a connection keeps between responses.
+constexpr std::size_t kept_output_capacity = 64 * 1024;
+
 // Enough for the usual one request at a time, and a few multiplexed ones.
 constexpr std::size_t max_spare_requests = 4;
 
@@ -321,7 +324,10 @@ void connection::on_write(const boost::system::error_code& ec, std::size_t bytes
         return;
     }
     writing_ = false;
-    out_writing_.clear();  // keeps its capacity for the next swap
+    // Keep a typical response's worth of capacity for the next swap; a big
+    // response's megabyte goes back, or idle keep-alive connections hoard it.
+    if (out_writing_.capacity() > kept_output_capacity) std::string().swap(out_writing_);
+    else out_writing_.clear();
     written_ = 0;
     notify_writable_waiters();
     flush();

@@ -2,12 +2,15 @@
 
 #include <charconv>
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "fcgi/error.hpp"
 #include "fcgi/name_value.hpp"
 #include "http/status.hpp"
 #include "net/connection.hpp"
+#include "plugin/host_api.hpp"
+#include "plugin/plugin_host.hpp"
 
 namespace fcgid::net {
 namespace {
@@ -38,7 +41,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 // A recycled request keeps buffers up to this size; larger ones (a big body)
 // are freed rather than held by an idle connection.
-constexpr std::size_t kept_capacity = 64 * 1024;
+constexpr std::size_t kept_capacity = 16 * 1024;
 
 void clear_keeping_small(std::string& s) noexcept {
     if (s.capacity() > kept_capacity) std::string().swap(s);
@@ -305,7 +308,19 @@ void request::end_plugin_hold() noexcept {
     dispatched_ = true;
     abort_callback_ = nullptr;
     writable_callback_ = nullptr;
-    // Move out first: resetting may destroy *this.
+    if (handler_.use_count() == 1) {
+        // The last hold on a plugin retired by a reload. We may be inside
+        // that plugin's own code (it called finish): unload it from a fresh
+        // loop turn, never from under its feet.
+        try {
+            boost::asio::post(plugin::loop(), [retired = std::move(handler_)] {});
+        } catch (...) {
+            // Out of memory: keep it loaded forever rather than unload it here.
+            new std::shared_ptr<plugin::plugin_host>(std::move(handler_));
+        }
+    }
+    handler_.reset();
+    // Move out last: resetting may destroy *this.
     auto self = std::move(plugin_ref_);
 }
 

@@ -25,8 +25,14 @@
 #include "fcgid/plugin.h"
 
 namespace fcgid::net {
-
 class connection;
+}  // namespace fcgid::net
+
+namespace fcgid::plugin {
+class plugin_host;
+}  // namespace fcgid::plugin
+
+namespace fcgid::net {
 
 class request : public std::enable_shared_from_this<request> {
 public:
@@ -82,9 +88,12 @@ public:
 
     // ---- Driven by the connection and the server ----
 
-    // Called just before handle(): from now on the plugin holds the handles.
-    void hand_to_plugin() {
+    // Called just before handle(): from now on `handler` holds the handles,
+    // and its library stays loaded until it gives them back (a reload may
+    // retire it meanwhile).
+    void hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
         plugin_ref_ = shared_from_this();
+        handler_ = std::move(handler);
         dispatched_at_ = std::chrono::steady_clock::now();
     }
     // handle() returned `handle_rc`: finish, fail or keep waiting (deferred).
@@ -152,6 +161,7 @@ private:
     void* writable_user_data_ = nullptr;
     std::chrono::steady_clock::time_point dispatched_at_{};
     std::shared_ptr<request> plugin_ref_;
+    std::shared_ptr<plugin::plugin_host> handler_;  // while plugin_ref_ is set
 };
 
 }  // namespace fcgid::net

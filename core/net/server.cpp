@@ -10,6 +10,7 @@
 #include "net/connection.hpp"
 #include "net/endpoint_text.hpp"
 #include "net/request.hpp"
+#include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/systemd.hpp"
 
@@ -33,9 +34,10 @@ const char* signal_name(int signal_number) {
 }  // namespace
 
 server::server(asio::io_context& io, const config::limits_config& limits,
-               plugin::plugin_host& plugin, listener listen, address_filter allowed)
-    : io_(io), limits_(limits), plugin_(plugin), acceptor_(std::move(listen.socket)),
-      signals_(io, SIGTERM, SIGINT), time_limit_timer_(io), shutdown_timer_(io), sweep_timer_(io),
+               const config::plugin_config& plugin_config,
+               std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed)
+    : io_(io), limits_(limits), plugin_config_(plugin_config), plugin_(std::move(plugin)),
+      acceptor_(std::move(listen.socket)), signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io), sweep_timer_(io),
       accept_timer_(io), allowed_(std::move(allowed)) {}
 
 int server::run() {
@@ -120,8 +122,8 @@ void server::on_accept(const boost::system::error_code& ec,
 // ---- Requests ---------------------------------------------------------------------
 
 void server::handle(request& r) {
-    r.hand_to_plugin();
-    const int rc = plugin_.handle(r.as_request(), r.as_response());
+    r.hand_to_plugin(plugin_);
+    const int rc = plugin_->handle(r.as_request(), r.as_response());
     r.dispatched(rc);
 }
 
@@ -157,12 +159,41 @@ void server::wait_for_signal() {
 }
 
 void server::on_signal(int signal_number) {
+    if (signal_number == SIGHUP) {
+        if (!draining_) reload_plugin();
+        wait_for_signal();
+        return;
+    }
     if (draining_) {
         force_stop(fmt::format("second signal ({})", signal_name(signal_number)));
         return;
     }
     start_drain(fmt::format("signal {}", signal_name(signal_number)));
     wait_for_signal();
+}
+
+void server::reload_plugin() {
+    spdlog::info("SIGHUP: reloading plugin {}", plugin_config_.path);
+    std::shared_ptr<plugin::plugin_host> fresh;
+    try {
+        fresh = std::make_shared<plugin::plugin_host>(plugin_config_);
+    } catch (const std::exception& e) {
+        plugin::set_plugin_name(plugin_->name());
+        spdlog::error("reload failed, the loaded plugin keeps serving: {}", e.what());
+        return;
+    }
+    spdlog::info("reloaded: plugin {} {} now serves new requests", fresh->name(), fresh->version());
+    // Requests in flight keep the old plugin alive; the last one to finish
+    // releases it, and its shutdown() and unload follow.
+    std::erase_if(retired_plugins_, [](const auto& weak) { return weak.expired(); });
+    retired_plugins_.push_back(plugin_);
+    plugin_ = std::move(fresh);
+}
+
+void server::shutdown_plugins() noexcept {
+    plugin_->shutdown();
+    for (const auto& weak : retired_plugins_)
+        if (const auto retired = weak.lock()) retired->shutdown();
 }
 
 void server::start_drain(std::string reason) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -35,11 +36,16 @@ class request;
 class server {
 public:
     server(boost::asio::io_context& io, const config::limits_config& limits,
-           plugin::plugin_host& plugin, listener listen, address_filter allowed);
+           const config::plugin_config& plugin_config, std::shared_ptr<plugin::plugin_host> plugin,
+           listener listen, address_filter allowed);
 
     // Runs the loop until the drain ends. Returns the exit code: 0 after a
     // graceful drain, 1 when it was cut short.
     int run();
+
+    // Calls shutdown() of the current plugin and of every retired one still
+    // loaded. After run(), before the plugins are let go.
+    void shutdown_plugins() noexcept;
 
     const config::limits_config& limits() const noexcept { return limits_; }
 
@@ -57,6 +63,9 @@ private:
                    boost::asio::generic::stream_protocol::socket socket);
     void wait_for_signal();
     void on_signal(int signal_number);
+    // SIGHUP: load the plugin file again; new requests go to the new code
+    // once its init succeeded, requests in flight finish on the old one.
+    void reload_plugin();
     void start_drain(std::string reason);
     void stop_when_drained();
     void force_stop(const std::string& why);
@@ -66,7 +75,10 @@ private:
 
     boost::asio::io_context& io_;
     const config::limits_config& limits_;
-    plugin::plugin_host& plugin_;
+    const config::plugin_config& plugin_config_;
+    std::shared_ptr<plugin::plugin_host> plugin_;
+    // Plugins replaced by a reload, alive while requests still hold them.
+    std::vector<std::weak_ptr<plugin::plugin_host>> retired_plugins_;
     acceptor acceptor_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer time_limit_timer_;

@@ -234,6 +234,8 @@ void bind_loop(boost::asio::io_context& io) {
     loop_thread = std::this_thread::get_id();
 }
 
+boost::asio::io_context& loop() noexcept { return *loop_io; }
+
 void set_plugin_name(std::string name) { plugin_name = std::move(name); }
 
 }  // namespace fcgid::plugin

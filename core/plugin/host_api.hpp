@@ -21,6 +21,9 @@ const fcgid_host_api* host_api_table() noexcept;
 // other threads are posted to `io`. Call before the plugin's entry point.
 void bind_loop(boost::asio::io_context& io);
 
+// The loop bind_loop() named.
+boost::asio::io_context& loop() noexcept;
+
 // The plugin's name, shown in front of its log lines.
 void set_plugin_name(std::string name);
 

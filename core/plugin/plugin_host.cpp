@@ -1,6 +1,7 @@
 #include "plugin/plugin_host.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <filesystem>
@@ -24,6 +25,18 @@ std::string abi_text(std::uint32_t version) {
 // The descriptor as ABI 1.0 defines it ends with shutdown().
 constexpr std::size_t abi_1_0_plugin_size = offsetof(fcgid_plugin, shutdown) + sizeof(void*);
 
+
+// Copies `file` to a new name in the temporary directory; the caller unlinks it.
+std::filesystem::path private_copy_of(const std::filesystem::path& file) {
+    static unsigned counter = 0;
+    std::error_code ec;
+    const auto copy = std::filesystem::temp_directory_path(ec) /
+                      fmt::format("fcgid-{}-{}-{}", ::getpid(), ++counter, file.filename().string());
+    if (ec || !std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec))
+        fail(fmt::format("cannot copy plugin [{}] for loading: {}", file.string(), ec.message()));
+    return copy;
+}
+
 }  // namespace
 
 plugin_host::plugin_host(const config::plugin_config& config) {
@@ -38,7 +51,10 @@ plugin_host::plugin_host(const config::plugin_config& config) {
         fail(fmt::format("plugin [{}] is not a regular file", config.path));
 
     std::error_code ec;
-    library_.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    const std::filesystem::path load_from = private_copy_of(file);
+    library_.load(load_from, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    // Once mapped, the copy's name is no longer needed.
+    std::filesystem::remove(load_from, fs_ec);
     if (ec) {
         // The loader's own words ("invalid ELF header", "undefined symbol: x")
         // say far more than the generic error code Boost.DLL maps them to.
@@ -89,7 +105,10 @@ plugin_host::plugin_host(const config::plugin_config& config) {
     initialised_ = true;
 }
 
-plugin_host::~plugin_host() { shutdown(); }
+plugin_host::~plugin_host() {
+    shutdown();
+    spdlog::debug("[{}] unloaded ({})", name_, path_);
+}
 
 int plugin_host::handle(fcgid_request* request, fcgid_response* response) noexcept {
     try {
