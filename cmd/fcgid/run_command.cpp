@@ -20,6 +20,7 @@
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/pid_file.hpp"
+#include "service/prefork_master.hpp"
 #include "service/privileges.hpp"
 #include "service/systemd.hpp"
 
@@ -214,6 +215,10 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     auto& process = options.server.process;
     run.add_option("--pid-file", process.pid_file, "Write the process id here (removed at exit)")
         ->type_name("PATH");
+    run.add_option("--workers", process.workers,
+                   "Pre-fork this many worker processes that share the socket (0: serve in this process)")
+        ->check(whole_number_validator(0))
+        ->default_str("0");
     run.add_option("--user", process.user,
                    "Run as this user after binding the socket (needs root)");
     run.add_option("--group", process.group,
@@ -247,15 +252,9 @@ void finish_run_options(run_options& options) {
     }
 }
 
-int run_daemon(const run_options& options) {
-    const config::server_config& config = options.server;
-    log::configure(verbosity_of(options));
-    // A web server that goes away mid-write must cost one connection, not the process.
-    std::signal(SIGPIPE, SIG_IGN);
+namespace {
 
-    // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
-    boost::asio::io_context io(1);
-    plugin::bind_loop(io);
+net::address_filter allowed_peers(const config::access_config& access) {
     net::address_filter allowed;
     if (const char* web_server_addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) {
         try {
@@ -264,7 +263,24 @@ int run_daemon(const run_options& options) {
             throw std::runtime_error(std::string("FCGI_WEB_SERVER_ADDRS: ") + e.what());
         }
     }
-    for (const std::string& cidr : config.access.allow) allowed.add(cidr);
+    for (const std::string& cidr : access.allow) allowed.add(cidr);
+    return allowed;
+}
+
+// Who runs serve(): the daemon itself, or a worker forked by --workers, whose
+// master already bound the socket, wrote the pid file, dropped root and
+// speaks to systemd; the worker reports ready on `ready_fd` instead.
+struct serve_role {
+    bool worker = false;
+    int ready_fd = -1;
+};
+
+// Binds (or adopts) the socket, loads the plugin and serves until drained.
+int serve(const config::server_config& config, serve_role role) {
+    // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
+    boost::asio::io_context io(1);
+    plugin::bind_loop(io);
+    net::address_filter allowed = allowed_peers(config.access);
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.
     net::listener listener = net::open_listener(io, config.listen, config.access);
@@ -283,10 +299,55 @@ int run_daemon(const run_options& options) {
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
-    service::notify_systemd("READY=1");
+    if (role.worker) {
+        (void)::write(role.ready_fd, "1", 1);
+        ::close(role.ready_fd);
+    } else {
+        service::notify_systemd("READY=1");
+    }
     const int exit_code = server.run();
     server.shutdown_plugins();
     return exit_code;
+}
+
+// --workers N: bind once here, then fork N workers that serve the socket.
+int serve_with_workers(const run_options& options) {
+    const config::server_config& config = options.server;
+    boost::asio::io_context io(1);
+    net::listener listener = net::open_listener(io, config.listen, config.access);
+    const socket_file_remover remove_socket_file{
+        config.listen.type == config::listen_config::kind::unix_socket ? config.listen.socket_path : ""};
+    std::optional<service::pid_file> pid_file;
+    if (!config.process.pid_file.empty()) pid_file.emplace(config.process.pid_file);
+    service::drop_privileges(config.process.user, config.process.group);
+    spdlog::info("listening on {} (plugin from {}; {} workers)", listener.description,
+                 config.plugin.path, config.process.workers);
+
+    // What each worker runs: the plain daemon on the socket bound here.
+    config::server_config worker_config = config;
+    worker_config.listen.type = config::listen_config::kind::inherited_fd;
+    worker_config.listen.fd = listener.socket.release();
+    worker_config.process = {};
+
+    service::prefork_options prefork;
+    prefork.workers = static_cast<int>(config.process.workers);
+    prefork.stop_timeout = config.limits.shutdown_timeout + std::chrono::seconds(5);
+    return service::run_prefork_master(prefork, [&](int ready_fd) {
+        // Only the master speaks to systemd, and each worker's lines say whose they are.
+        ::unsetenv("NOTIFY_SOCKET");
+        spdlog::default_logger()->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [worker %P] %v");
+        return serve(worker_config, serve_role{true, ready_fd});
+    });
+}
+
+}  // namespace
+
+int run_daemon(const run_options& options) {
+    log::configure(verbosity_of(options));
+    // A web server that goes away mid-write must cost one connection, not the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    if (options.server.process.workers > 0) return serve_with_workers(options);
+    return serve(options.server, serve_role{});
 }
 
 }  // namespace fcgid::cmd

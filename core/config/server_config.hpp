@@ -48,6 +48,7 @@ struct access_config {
 };
 
 struct process_config {
+    std::size_t workers = 0;  // pre-forked worker processes; 0 = serve in this process
     std::string pid_file;  // empty = none
     std::string user;      // drop to this user after binding; empty = stay
     std::string group;     // and this group; empty = the user's

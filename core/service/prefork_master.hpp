@@ -1,0 +1,40 @@
+// --workers N: a small master that keeps N single-threaded worker processes
+// serving one listening socket.
+//
+// The master opens nothing itself and loads no plugin: it forks workers,
+// each of which is exactly the single-process daemon (run on the inherited
+// socket), and then only watches them. It uses no event loop of its own:
+// signals are blocked and taken one by one with sigtimedwait, so a forked
+// child inherits no loop state to untangle.
+//
+//  - A worker that exits is started again: at once after a clean exit (a
+//    limit recycled it), with doubling backoff (100 ms to 10 s) after a crash.
+//  - SIGTERM/SIGINT: every worker drains (SIGTERM); the master exits 0 when
+//    all have exited 0. A second signal kills them (SIGKILL) and exits 1.
+//  - SIGHUP: a rolling restart. One worker at a time, a fresh one is started
+//    and, once it reports ready, the old one drains. A fresh worker that
+//    fails to start stops the roll; the old workers keep serving.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+namespace fcgid::service {
+
+struct prefork_options {
+    int workers = 1;
+    // How long a worker may take to report ready (its plugin's init included).
+    std::chrono::seconds start_timeout{30};
+    // How long the master waits for draining workers before killing them.
+    std::chrono::seconds stop_timeout{35};
+};
+
+// Runs a worker in a forked child: serve until drained, writing one byte to
+// `ready_fd` once listening. Returns the child's exit code.
+using worker_main = std::function<int(int ready_fd)>;
+
+// Runs the master until every worker has stopped. Returns the exit code:
+// 1 if the first workers could not start, or the stop was forced.
+int run_prefork_master(const prefork_options& options, const worker_main& serve);
+
+}  // namespace fcgid::service
