@@ -16,14 +16,17 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 STAGE_DIR="$BUILD_DIR/stage"
 
-# Debian 12 packages the build and the tests need. nginx-light and curl are
-# for the interop tests, which put a real nginx in front of fcgid; clang and
-# its runtime (libFuzzer) for the fuzz targets.
+# Debian 12 packages the build and the tests need: the toolchain and
+# libraries; nginx, Apache (mod_proxy_fcgi, mod_fcgid), lighttpd, Caddy, h2o,
+# supervisord and systemd-socket-activate for the interop tests, which run
+# each in front of fcgid; dpkg-dev and man-db for the .deb test; clang and its
+# runtime (libFuzzer) for the fuzz targets.
 PACKAGES=(
   g++ cmake make ccache pkg-config
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev
-  nginx-light curl python3 procps
+  nginx-light curl python3 procps wrk
   clang libclang-rt-14-dev
+  apache2 libapache2-mod-fcgid lighttpd caddy h2o supervisor systemd dpkg-dev man-db
 )
 
 install_missing_packages() {
@@ -37,8 +40,19 @@ install_missing_packages() {
   local sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
+  # The web servers are installed for the tests, which run their own private
+  # instances: keep the packages from starting system services on port 80
+  # (unless a policy is already in place, as in most containers).
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" > /dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    added_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"
+  ((added_policy)) && "${sudo[@]}" rm -f "$policy"
+  return 0
 }
 
 # build DIR [cmake options...]: configure, build, and lay out DIR/stage.

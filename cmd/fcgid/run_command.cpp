@@ -267,6 +267,29 @@ net::address_filter allowed_peers(const config::access_config& access) {
     return allowed;
 }
 
+// The listening socket with what goes with it: the socket file removed and
+// the pid file written and removed around it, and root given up once bound.
+struct bound_socket {
+    net::listener listener;
+    socket_file_remover remove_socket_file;
+    std::optional<service::pid_file> pid_file;
+
+    // `keep_root`: a --workers master stays root (it only forks and waits),
+    // so it can remove the pid file from a root-only directory such as /run;
+    // its workers give root up before loading the plugin.
+    bound_socket(boost::asio::io_context& io, const config::server_config& config, bool keep_root = false)
+        : listener(net::open_listener(io, config.listen, config.access)),
+          remove_socket_file{config.listen.type == config::listen_config::kind::unix_socket
+                                 ? config.listen.socket_path
+                                 : ""} {
+        if (!config.process.pid_file.empty()) {
+            pid_file.emplace(config.process.pid_file);
+            if (!keep_root) pid_file->give_to(config.process.user, config.process.group);
+        }
+        if (!keep_root) service::drop_privileges(config.process.user, config.process.group);
+    }
+};
+
 // Who runs serve(): the daemon itself, or a worker forked by --workers, whose
 // master already bound the socket, wrote the pid file, dropped root and
 // speaks to systemd; the worker reports ready on `ready_fd` instead.
@@ -283,13 +306,8 @@ int serve(const config::server_config& config, serve_role role) {
     net::address_filter allowed = allowed_peers(config.access);
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.
-    net::listener listener = net::open_listener(io, config.listen, config.access);
-    // Whatever happens from here on, a socket file we created is ours to remove.
-    const socket_file_remover remove_socket_file{
-        config.listen.type == config::listen_config::kind::unix_socket ? config.listen.socket_path : ""};
-    std::optional<service::pid_file> pid_file;
-    if (!config.process.pid_file.empty()) pid_file.emplace(config.process.pid_file);
-    service::drop_privileges(config.process.user, config.process.group);
+    bound_socket bound(io, config);
+    net::listener& listener = bound.listener;
     auto plugin = std::make_shared<plugin::plugin_host>(config.plugin);
     const std::string where = listener.description;
     // The server installs the signal handlers: build it before announcing the
@@ -300,6 +318,7 @@ int serve(const config::server_config& config, serve_role role) {
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
     if (role.worker) {
+        service::unblock_worker_signals();  // the server's handlers are in place
         (void)::write(role.ready_fd, "1", 1);
         ::close(role.ready_fd);
     } else {
@@ -314,12 +333,8 @@ int serve(const config::server_config& config, serve_role role) {
 int serve_with_workers(const run_options& options) {
     const config::server_config& config = options.server;
     boost::asio::io_context io(1);
-    net::listener listener = net::open_listener(io, config.listen, config.access);
-    const socket_file_remover remove_socket_file{
-        config.listen.type == config::listen_config::kind::unix_socket ? config.listen.socket_path : ""};
-    std::optional<service::pid_file> pid_file;
-    if (!config.process.pid_file.empty()) pid_file.emplace(config.process.pid_file);
-    service::drop_privileges(config.process.user, config.process.group);
+    bound_socket bound(io, config, /*keep_root=*/true);
+    net::listener& listener = bound.listener;
     spdlog::info("listening on {} (plugin from {}; {} workers)", listener.description,
                  config.plugin.path, config.process.workers);
 
@@ -327,10 +342,12 @@ int serve_with_workers(const run_options& options) {
     config::server_config worker_config = config;
     worker_config.listen.type = config::listen_config::kind::inherited_fd;
     worker_config.listen.fd = listener.socket.release();
-    worker_config.process = {};
+    worker_config.process.workers = 0;
+    worker_config.process.pid_file.clear();  // the master's; user and group stay, for the worker
 
     service::prefork_options prefork;
     prefork.workers = static_cast<int>(config.process.workers);
+    prefork.listen_fd = worker_config.listen.fd;
     prefork.stop_timeout = config.limits.shutdown_timeout + std::chrono::seconds(5);
     return service::run_prefork_master(prefork, [&](int ready_fd) {
         // Only the master speaks to systemd, and each worker's lines say whose they are.

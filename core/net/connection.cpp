@@ -24,6 +24,9 @@ using fcgi::record_type;
 // up to fcgi::max_record_size when a bigger record arrives, never beyond.
 constexpr std::size_t initial_input_size = 16 * 1024;
 
+// How long a draining connection that never carried a request waits for one.
+constexpr std::chrono::seconds drain_grace{1};
+
 // Output buffer capacity a connection keeps between responses.
 constexpr std::size_t kept_output_capacity = 64 * 1024;
 
@@ -66,10 +69,13 @@ void connection::do_read() {
 }
 
 void connection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
+    if (ec == asio::error::eof && !closed_) {
+        on_peer_finished_sending();
+        return;
+    }
     if (ec) {
-        // EOF, a reset or our own close: expected endings, not errors.
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
-            spdlog::debug("read from {}: {}", peer_, ec.message());
+        // A reset or our own close: expected endings, not errors.
+        if (ec != asio::error::operation_aborted) spdlog::debug("read from {}: {}", peer_, ec.message());
         close();
         return;
     }
@@ -79,6 +85,25 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     close_if_done();
     do_read();
+}
+
+// The web server closed (or shut its sending side): in FastCGI that aborts
+// whatever it still had in flight here, and the plugin is told at once.
+// Output already queued (answers completed before the EOF was read) is
+// still flushed before the socket closes: a web server that only half-closed
+// gets them. A half-closing server that expects answers to requests still
+// running after its EOF is not served; none of nginx, Apache, lighttpd,
+// Caddy or h2o does that.
+void connection::on_peer_finished_sending() {
+    const auto in_flight = requests_;
+    for (const auto& r : in_flight) {
+        forget(*r);
+        r->abort();
+        r->detach();
+    }
+    in_begin_ = in_end_ = 0;
+    close_when_idle_ = true;
+    close_if_done();
 }
 
 bool connection::process_input() {
@@ -150,6 +175,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
         return {};
     }
     requests_.push_back(make_request(id, body.keep_conn()));
+    ++requests_seen_;
     return {};
 }
 
@@ -368,8 +394,10 @@ bool connection::idle() const noexcept {
 }
 
 void connection::close_if_done() {
-    if (closed_ || processing_) return;
-    if ((draining_ || close_when_idle_) && idle()) close();
+    if (closed_ || processing_ || !idle()) return;
+    // A draining connection that never carried a request was opened for one
+    // that may be on its way: it gets a short grace (check_timeouts) first.
+    if (close_when_idle_ || (draining_ && requests_seen_ > 0)) close();
 }
 
 void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
@@ -398,6 +426,10 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
         spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
                      peer_, limits.read_timeout.count());
         close();
+        return;
+    }
+    if (draining_ && !receiving && idle() && expired(last_read_, drain_grace)) {
+        close();  // opened for a request that never came
         return;
     }
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {

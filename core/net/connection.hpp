@@ -56,6 +56,7 @@ public:
 private:
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t bytes);
+    void on_peer_finished_sending();
     void do_write();
     void on_write(const boost::system::error_code& ec, std::size_t bytes);
     void notify_writable_waiters();
@@ -111,6 +112,7 @@ private:
     std::uint64_t input_bytes_ = 0;
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended
+    std::uint64_t requests_seen_ = 0;
     bool closed_ = false;
 
     // For the timeouts: when bytes last arrived, and when a write last progressed.

@@ -201,6 +201,19 @@ void request::complete() {
     connection_->complete_request(*this, stderr_sent_);
 }
 
+void request::complete_with_error(int status) {
+    if (!head_sent_) {
+        status_ = status;
+        head_.clear();  // the plugin's headers belonged to the answer it did not give
+        complete();
+        return;
+    }
+    // Part of the body is out: ending the request normally would pass a
+    // cut-short body off as whole. Signal the failure in the app status.
+    completed_ = true;
+    if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
+}
+
 int request::finish() {
     if (!plugin_ref_ && dispatched_) return FCGID_ESTATE;
     if (!completed_ && !aborted()) complete();
@@ -213,16 +226,7 @@ int request::fail(std::string_view reason) {
     if (!completed_ && !aborted()) {
         spdlog::error("request failed: {} ({})", reason.empty() ? "no reason given" : reason,
                       uri_for_log());
-        if (!head_sent_) {
-            status_ = 500;
-            head_.clear();
-            complete();
-        } else {
-            // Part of the body is out: ending the request normally would pass
-            // a cut-short body off as whole. Signal failure in the app status.
-            completed_ = true;
-            if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
-        }
+        complete_with_error(500);
     }
     end_plugin_hold();
     return FCGID_OK;
@@ -261,14 +265,7 @@ void request::time_out() {
     if (completed_) return;
     spdlog::warn("request timed out: the plugin held it longer than the request timeout ({})",
                  uri_for_log());
-    if (!head_sent_) {
-        status_ = 504;
-        head_.clear();
-        complete();
-    } else {
-        completed_ = true;
-        if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
-    }
+    complete_with_error(504);
     abort();
 }
 
@@ -282,7 +279,9 @@ void request::dispatched(int handle_rc) {
     dispatched_ = true;
     if (handle_rc == FCGID_DEFERRED) return;  // the plugin keeps plugin_ref_
     if (!plugin_ref_) return;                 // finished inside handle()
-    if (handle_rc == FCGID_OK) {
+    // FULL from handle() is the result of its last write passed on: the
+    // bytes were taken, so it means the same as OK.
+    if (handle_rc == FCGID_OK || handle_rc == FCGID_FULL) {
         finish();
         return;
     }

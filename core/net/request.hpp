@@ -131,6 +131,9 @@ private:
 
     void send_head();
     void complete();
+    // Ends the response as failed: `status` with an empty body if nothing was
+    // sent yet, else the output is cut short with a non-zero app status.
+    void complete_with_error(int status);
     // The plugin gave the handle back; drop its reference last.
     void end_plugin_hold() noexcept;
     std::string_view uri_for_log() const noexcept;

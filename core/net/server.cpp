@@ -83,7 +83,7 @@ void server::accept_again_later() {
 
 void server::on_accept(const boost::system::error_code& ec,
                        asio::generic::stream_protocol::socket socket) {
-    if (draining_) return;  // the acceptor is closed; late completions land here
+    if (draining_ && ec) return;  // the acceptor was closed by the drain
     if (ec) {
         if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
             ec.value() == ENFILE || ec.value() == ENOMEM) {
@@ -116,6 +116,9 @@ void server::on_accept(const boost::system::error_code& ec,
     auto c = std::make_shared<connection>(*this, std::move(socket));
     connections_.emplace(c.get(), c);
     c->start();
+    // Accepted just as the drain began: the web server already chose this
+    // process for it, so it is served like any open connection.
+    if (draining_) c->drain();
     do_accept();
 }
 
@@ -164,10 +167,14 @@ void server::on_signal(int signal_number) {
         wait_for_signal();
         return;
     }
-    if (draining_) {
+    // Only a second SIGNAL cuts the drain short: a SIGTERM that arrives while
+    // a limit's drain is under way (a process manager stopping us) just lets
+    // that drain finish.
+    if (stop_signals_ > 0) {
         force_stop(fmt::format("second signal ({})", signal_name(signal_number)));
         return;
     }
+    ++stop_signals_;
     start_drain(fmt::format("signal {}", signal_name(signal_number)));
     wait_for_signal();
 }

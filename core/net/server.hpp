@@ -95,6 +95,7 @@ private:
     bool accepting_ = false;       // an async_accept is pending
     bool accept_error_logged_ = false;
     bool draining_ = false;
+    int stop_signals_ = 0;  // SIGTERM/SIGINT received
     bool stopped_ = false;
     std::string drain_reason_;
     int exit_code_ = 0;

@@ -51,12 +51,14 @@ int post_to_loop(const fcgid_response* response, const char* what, Op&& op) noex
     });
 }
 
-// Runs `now` on the loop thread, or posts `later` (which owns its data) to it.
-template <typename Now, typename Later>
-int on_loop(fcgid_response* response, const char* what, Now&& now, Later&& later) noexcept {
+// Runs `now` on the loop thread; elsewhere posts the operation that
+// `make_later()` builds (owning copies of its data) to the loop. The copies
+// are made only off the loop: the usual call, from handle(), copies nothing.
+template <typename Now, typename MakeLater>
+int on_loop(fcgid_response* response, const char* what, Now&& now, MakeLater&& make_later) noexcept {
     if (response == nullptr) return FCGID_EINVAL;
     if (on_loop_thread()) return guarded([&] { return now(request::from(response)); });
-    return post_to_loop(response, what, std::forward<Later>(later));
+    return guarded([&] { return post_to_loop(response, what, make_later()); });
 }
 
 std::string_view view(const void* data, size_t len) noexcept {
@@ -127,7 +129,7 @@ int host_request_body(const fcgid_request* r, const void** data, size_t* len) no
 int host_response_set_status(fcgid_response* r, int status) noexcept {
     return on_loop(
         r, "response_set_status", [&](request& q) { return q.set_status(status); },
-        [status](request& q) { return q.set_status(status); });
+        [&] { return [status](request& q) { return q.set_status(status); }; });
 }
 
 int host_response_add_header(fcgid_response* r, const char* name, size_t name_len,
@@ -137,7 +139,9 @@ int host_response_add_header(fcgid_response* r, const char* name, size_t name_le
     const std::string_view v = value ? view(value, value_len) : std::string_view();
     return on_loop(
         r, "response_add_header", [&](request& q) { return q.add_header(n, v); },
-        [n = std::string(n), v = std::string(v)](request& q) { return q.add_header(n, v); });
+        [&] {
+            return [n = std::string(n), v = std::string(v)](request& q) { return q.add_header(n, v); };
+        });
 }
 
 int host_response_write(fcgid_response* r, const void* data, size_t len) noexcept {
@@ -146,7 +150,7 @@ int host_response_write(fcgid_response* r, const void* data, size_t len) noexcep
     const std::string_view bytes = view(data, len);
     return on_loop(
         r, "response_write", [&](request& q) { return q.write(bytes); },
-        [copy = std::string(bytes)](request& q) { return q.write(copy); });
+        [&] { return [copy = std::string(bytes)](request& q) { return q.write(copy); }; });
 }
 
 int host_response_write_stderr(fcgid_response* r, const void* data, size_t len) noexcept {
@@ -155,24 +159,24 @@ int host_response_write_stderr(fcgid_response* r, const void* data, size_t len) 
     const std::string_view bytes = view(data, len);
     return on_loop(
         r, "response_write_stderr", [&](request& q) { return q.write_stderr(bytes); },
-        [copy = std::string(bytes)](request& q) { return q.write_stderr(copy); });
+        [&] { return [copy = std::string(bytes)](request& q) { return q.write_stderr(copy); }; });
 }
 
 int host_response_finish(fcgid_response* r) noexcept {
     const auto op = [](request& q) { return q.finish(); };
-    return on_loop(r, "response_finish", op, op);
+    return on_loop(r, "response_finish", op, [&] { return op; });
 }
 
 int host_response_fail(fcgid_response* r, const char* reason, size_t reason_len) noexcept {
     const std::string_view text = reason ? view(reason, reason_len) : std::string_view();
     return on_loop(
         r, "response_fail", [&](request& q) { return q.fail(text); },
-        [copy = std::string(text)](request& q) { return q.fail(copy); });
+        [&] { return [copy = std::string(text)](request& q) { return q.fail(copy); }; });
 }
 
 int host_response_release(fcgid_response* r) noexcept {
     const auto op = [](request& q) { return q.release(); };
-    return on_loop(r, "response_release", op, op);
+    return on_loop(r, "response_release", op, [&] { return op; });
 }
 
 int host_response_on_abort(fcgid_response* r, fcgid_abort_callback callback,

@@ -1,5 +1,7 @@
 #include "service/pid_file.hpp"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +20,16 @@ pid_file::pid_file(std::string path) : path_(std::move(path)) {
     const bool written = std::fprintf(file, "%ld\n", static_cast<long>(::getpid())) > 0;
     if (std::fclose(file) != 0 || !written)
         throw std::runtime_error(fmt::format("cannot write --pid-file {}", path_));
+}
+
+void pid_file::give_to(const std::string& user, const std::string& group) const {
+    if (path_.empty() || (user.empty() && group.empty())) return;
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (const passwd* account = user.empty() ? nullptr : ::getpwnam(user.c_str())) uid = account->pw_uid;
+    if (const struct group* entry = group.empty() ? nullptr : ::getgrnam(group.c_str())) gid = entry->gr_gid;
+    // Best effort: drop_privileges reports unknown names next, in one line.
+    (void)::chown(path_.c_str(), uid, gid);
 }
 
 pid_file::~pid_file() {

@@ -13,6 +13,9 @@ public:
     // std::runtime_error naming the path if it cannot.
     explicit pid_file(std::string path);
     ~pid_file();
+    // Hands the file to the account fcgid is about to become, so that it can
+    // still remove the file at exit (e.g. from /run or sticky /tmp).
+    void give_to(const std::string& user, const std::string& group) const;
     pid_file(const pid_file&) = delete;
     pid_file& operator=(const pid_file&) = delete;
 

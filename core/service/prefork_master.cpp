@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,7 @@ private:
             return;
         }
         spdlog::default_logger()->flush();
+        const pid_t master_pid = ::getpid();
         const pid_t pid = ::fork();
         if (pid < 0) {
             spdlog::error("cannot start a worker: fork: {}", std::strerror(errno));
@@ -102,11 +104,17 @@ private:
             return;
         }
         if (pid == 0) {
-            // The child: forget the master, become a plain daemon.
+            // The child: forget the master, become a plain daemon. Its stop
+            // signals stay blocked (pending, not lost) until the worker has
+            // installed its handlers: see unblock_worker_signals().
             ::close(pipe_fds[0]);
             for (const worker& w : workers_)
                 if (w.ready_fd >= 0) ::close(w.ready_fd);
-            sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
+            // A master killed outright (SIGKILL) must not leave workers
+            // holding the port: they drain as if told to stop. The parent
+            // check covers a master that died before the request was made.
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (::getppid() != master_pid) ::raise(SIGTERM);
             int code = 1;
             try {
                 code = serve_(pipe_fds[1]);
@@ -201,6 +209,7 @@ private:
         }
         stopping_ = true;
         stop_deadline_ = clock::now() + options_.stop_timeout;
+        if (options_.listen_fd >= 0) ::close(options_.listen_fd);
         spdlog::info("draining: signal {}; stopping {} workers",
                      signal_number == SIGINT ? "SIGINT" : "SIGTERM", workers_.size());
         notify_systemd("STOPPING=1");
@@ -268,6 +277,13 @@ private:
 };
 
 }  // namespace
+
+void unblock_worker_signals() noexcept {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals, s);
+    sigprocmask(SIG_UNBLOCK, &signals, nullptr);
+}
 
 int run_prefork_master(const prefork_options& options, const worker_main& serve) {
     master m(options, serve);

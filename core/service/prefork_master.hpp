@@ -23,6 +23,10 @@ namespace fcgid::service {
 
 struct prefork_options {
     int workers = 1;
+    // The master's copy of the listening socket, kept to hand to new workers
+    // and closed when the stop begins: once every worker has closed its copy
+    // too, connect() is refused instead of queueing for no one.
+    int listen_fd = -1;
     // How long a worker may take to report ready (its plugin's init included).
     std::chrono::seconds start_timeout{30};
     // How long the master waits for draining workers before killing them.
@@ -32,6 +36,11 @@ struct prefork_options {
 // Runs a worker in a forked child: serve until drained, writing one byte to
 // `ready_fd` once listening. Returns the child's exit code.
 using worker_main = std::function<int(int ready_fd)>;
+
+// A forked worker starts with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked, so
+// a signal sent before it has its handlers waits instead of killing it. The
+// worker calls this once its handlers are installed.
+void unblock_worker_signals() noexcept;
 
 // Runs the master until every worker has stopped. Returns the exit code:
 // 1 if the first workers could not start, or the stop was forced.

@@ -279,6 +279,7 @@ typedef struct fcgid_plugin {
        Returns:
         - FCGID_OK: the response is complete when handle() returns. The host
           finishes it if the plugin did not; the handles are invalid after.
+          (FCGID_FULL, passed on from a last write, is taken as FCGID_OK.)
         - FCGID_DEFERRED: the plugin keeps the response (and the request) and
           will call response_finish/response_fail/response_release on it
           later, from any thread. The loop goes on serving other requests.

@@ -98,6 +98,10 @@ int write_pattern(const fcgid_host_api* host, fcgid_response* response, std::uin
     return FCGID_DEFERRED;
 }
 
+// After the last write: FULL only says the buffer is full, and the bytes
+// were taken, so the answer is complete.
+int done_writing(int rc) noexcept { return rc == FCGID_FULL ? FCGID_OK : rc; }
+
 // "NAME=VALUE\n" per param, in the order received, written at once.
 int write_params(const fcgid_host_api* host, const fcgid_request* request,
                  fcgid_response* response) {
@@ -107,7 +111,7 @@ int write_params(const fcgid_host_api* host, const fcgid_request* request,
         // for_each_param, which passes on what its callable throws.
         listing.append(name).append(1, '=').append(value).append(1, '\n');
     });
-    return fcgid::write(host, response, listing);
+    return done_writing(fcgid::write(host, response, listing));
 }
 
 int add_headers(const fcgid_host_api* host, const fcgid_request* request,
@@ -157,7 +161,7 @@ int write_echo_response(const fcgid_host_api* host, const fcgid_request* request
     if (q.bytes) {
         return write_pattern(host, response, *q.bytes);
     }
-    return fcgid::write(host, response, body);
+    return done_writing(fcgid::write(host, response, body));
 }
 
 } // namespace fcgid::echo

@@ -32,7 +32,7 @@ void ping(fcgi_connection& conn, milliseconds timeout = fcgid_test::default_time
 TEST(Connections, ThousandIdleConnectionsThenARequestOnANewOne) {
     // 1000 sockets here and 1000 in the daemon (which inherits this limit).
     const rlim_t limit = raise_fd_limit(4096);
-    ASSERT_GE(limit, 1100u) << "RLIMIT_NOFILE hard limit too low for this test";
+    if (limit < 1100) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << limit << " is below 1100";
     auto t = target::start(fcgid_test::echo_plugin());
     std::vector<fcgi_connection> idle;
     idle.reserve(1000);

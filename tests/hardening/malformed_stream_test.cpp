@@ -67,7 +67,7 @@ TEST_F(MalformedStream, BeginRequestWithVersionByte2) {
 
 TEST_F(MalformedStream, ValidBeginThenParamsRecordWithVersionByte0) {
     expect_closed_silently(encode_begin_request(1, fcgi::responder, fcgi::keep_conn) +
-                               encode_record(fcgi::params, 1, "\x01\x01ab", 0, /*version=*/0),
+                               encode_record(fcgi::params, 1, "\x01\x01" "ab", 0, /*version=*/0),
                            "closing connection");
     EXPECT_TRUE(t_->survived());
 }

@@ -11,7 +11,6 @@
 namespace fcgid_hardening {
 namespace {
 
-using fcgid_test::cgi_response;
 using fcgid_test::encode_begin_request;
 using fcgid_test::encode_name_values;
 using fcgid_test::encode_record;

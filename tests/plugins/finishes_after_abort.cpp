@@ -67,8 +67,9 @@ private:
             auto next = queue_.begin();
             for (auto it = queue_.begin(); it != queue_.end(); ++it)
                 if (it->when < next->when) next = it;
-            if (clock_type::now() < next->when) {
-                wake_.wait_until(lock, next->when);
+            if (const auto when = next->when; clock_type::now() < when) {
+                // A copy: add() may reallocate queue_ while we wait unlocked.
+                wake_.wait_until(lock, when);
                 continue;
             }
             late_finish f = std::move(*next);

@@ -1,0 +1,171 @@
+# shellcheck shell=bash disable=SC2034,SC2153  # sourced by run.sh: uses its globals, sets some
+# The measured runs. Each appends one line to $WORK/results.tsv (see
+# report.sh). Sourced by run.sh.
+#
+#   measure_nginx SERVER tcp|unix keep|plain
+#   measure_direct SCENARIO SERVER FCGI-BENCH-OPTIONS...
+#   measure_ceiling
+#   measure_allocations
+
+FCGID_FAILURES=0  # fcgid runs with errors: these fail the benchmark
+
+scenario_label() {
+    case "$1" in
+        nginx-keep-tcp) echo "via nginx, upstream keepalive, TCP" ;;
+        nginx-plain-tcp) echo "via nginx, no keepalive, TCP" ;;
+        nginx-keep-unix) echo "via nginx, upstream keepalive, unix socket" ;;
+        nginx-plain-unix) echo "via nginx, no keepalive, unix socket" ;;
+        direct-keep) echo "direct (fcgi-bench), KEEP_CONN on" ;;
+        direct-close) echo "direct (fcgi-bench), KEEP_CONN off: a connection per request" ;;
+        direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
+        ceiling) echo "ceiling: nginx \`return 200\`" ;;
+    esac
+}
+
+CLK_TCK="$(getconf CLK_TCK)"
+
+# cpu_per_request TICKS REQUESTS: microseconds of server CPU per request.
+cpu_per_request() {
+    awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }'
+}
+
+# record SCENARIO SERVER RPS P50 P99 RSS_KIB ERRORS NOTE SERVED CONNS CPU_US
+record() {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(scenario_label "$1")" "$2" "$3" "$4" "$5" \
+        "$6" "$7" "$8" "$9" "${10}" "${11}" >>"$WORK/results.tsv"
+    say "$(printf '%-17s %-8s %10s req/s  p50 %8s ms  p99 %8s ms  %6s KiB  %6s µs CPU/req  errors %s  %s' \
+        "$1" "$2" "$3" "$4" "$5" "$6" "${11}" "$7" "$8")"
+}
+
+fcgid_failed() {
+    FCGID_FAILURES=$((FCGID_FAILURES + 1))
+    echo "bench: FAILED: fcgid, $1" >&2
+}
+
+measure_nginx() {
+    local server="$1" transport="$2" mode="$3" rss
+    local scenario="nginx-$mode-$transport"
+    start_server "$server" "$transport"
+    start_nginx "$SERVER_ADDR"
+    run_wrk "/$mode/" "$WARMUP"
+    local ticks
+    ticks="$(server_cpu_ticks)"
+    run_wrk "/$mode/" "$DURATION"
+    ticks=$(($(server_cpu_ticks) - ticks))
+    rss="$(server_peak_rss_kib)"
+    stop_nginx
+    stop_server
+    served_connections
+    record "$scenario" "$server" "$WRK_RPS" "$WRK_P50_MS" "$WRK_P99_MS" "$rss" "$WRK_ERRORS" \
+        "$WRK_NOTE; $SERVED_NOTE" "$SERVED_CONNS" "$CONNECTIONS" "$(cpu_per_request "$ticks" "$WRK_REQUESTS")"
+    if [[ "$server" == fcgid ]] && ((WRK_ERRORS > 0 || SERVED_CONNS < CONNECTIONS)); then
+        fcgid_failed "$scenario: $WRK_NOTE; $SERVED_NOTE"
+    fi
+}
+
+# field KEY FILE: KEY's value on fcgi-bench's RESULT line.
+field() {
+    awk -v key="$1" '/^RESULT / { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "$2"
+}
+
+# memory_breakdown PID: what its resident memory is made of, for the report.
+memory_breakdown() {
+    awk '/^(VmHWM|RssAnon|RssFile):/ { printf "%s %s KiB, ", $1, $2 }' "/proc/$1/status"
+    echo "after the direct KEEP_CONN on run. Largest mappings (KiB):"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "") ? "[anon]" : $6 } /^Rss:/ { rss[name] += $2 }
+         END { for (n in rss) if (rss[n] >= 64) print rss[n], n }' "/proc/$1/smaps" 2>/dev/null |
+        sort -rn | awk 'NR <= 8 { sub(".*/", "", $2); printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+
+measure_direct() {
+    local scenario="$1" server="$2" rss rc=0
+    shift 2
+    local out="$WORK/logs/$scenario-$server.out"
+    start_server "$server" tcp
+    local common=("$SERVER_ADDR" -c "$CONNECTIONS" -p "SCRIPT_FILENAME=$WORK/peers/hello.php" --drain-timeout 1)
+    "$FCGI_BENCH" "${common[@]}" -d "$WARMUP" "$@" >"$WORK/logs/$scenario-$server.warmup" 2>&1 || rc=$?
+    ((rc != 2)) || die "fcgi-bench: $(tail -n 1 "$WORK/logs/$scenario-$server.warmup")"
+    rc=0
+    # fcgid must serve every connection and leave nothing unanswered.
+    local strict=() ticks
+    [[ "$server" == fcgid ]] && strict=(--strict)
+    ticks="$(server_cpu_ticks)"
+    "$FCGI_BENCH" "${common[@]}" -d "$DURATION" --get-values "${strict[@]}" "$@" >"$out" 2>&1 || rc=$?
+    ticks=$(($(server_cpu_ticks) - ticks))
+    if ((rc == 2)) || ! grep -q '^RESULT ' "$out"; then die "fcgi-bench: $(tail -n 1 "$out")"; fi
+    rss="$(server_peak_rss_kib)"
+    [[ "$server/$scenario" == fcgid/direct-keep ]] && memory_breakdown "${SERVER_PIDS[0]}" >"$WORK/memory.txt"
+    stop_server
+    local served conns unanswered errors note
+    served="$(field served_conns "$out")"
+    conns="$(field conns "$out")"
+    unanswered="$(field unanswered "$out")"
+    errors=$(($(field errors "$out") + $(field non200 "$out")))
+    note="$served of $conns connections served (per connection $(field conn_min "$out")..$(field conn_max "$out"))"
+    ((unanswered == 0)) || note+=", $unanswered left unanswered"
+    note+=", FCGI_MPXS_CONNS=$(field mpxs_conns "$out")"
+    record "$scenario" "$server" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" \
+        "$rss" "$errors" "$note" "$served" "$conns" "$(cpu_per_request "$ticks" "$(field answered "$out")")"
+    if [[ "$server" == fcgid ]] && ((rc != 0)); then
+        fcgid_failed "$scenario: $(grep -E '^(requests|  error|connections)' "$out" | tr '\n' ' ')"
+    fi
+}
+
+measure_ceiling() {
+    # The upstream is never used here; nginx does not connect at startup.
+    start_nginx "127.0.0.1:9"
+    run_wrk /ceiling "$WARMUP"
+    run_wrk /ceiling "$DURATION"
+    stop_nginx
+    served_connections
+    record ceiling nginx "$WRK_RPS" "$WRK_P50_MS" "$WRK_P99_MS" 0 "$WRK_ERRORS" "$WRK_NOTE; $SERVED_NOTE" \
+        "$SERVED_CONNS" "$CONNECTIONS" -
+}
+
+# alloc_run LABEL WARMUP REQUESTS FCGI-BENCH-OPTIONS...: one line of alloc.tsv
+# from the two snapshots fcgi-bench has the counter take around its window.
+alloc_run() {
+    local label="$1" warmup="$2" requests="$3" rc=0
+    shift 3
+    local counts="$WORK/run/alloc-counts" out="$WORK/logs/alloc.out"
+    : >"$counts"
+    "$FCGI_BENCH" "$SERVER_ADDR" -c "$CONNECTIONS" --warmup-requests "$warmup" -n "$requests" \
+        --signal-pid "${SERVER_PIDS[0]}" --strict "$@" >>"$out" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        fcgid_failed "allocation count ($label): $(grep -E '^(requests|  error)' "$out" | tail -n 3 | tr '\n' ' ')"
+        return 0
+    fi
+    sleep 0.2
+    awk -F'[ =]' -v label="$label" -v n="$requests" '
+        /^alloc_count snapshot/ { m[++k] = $4; r[k] = $6 }
+        END {
+            if (k < 2) { print "bench: allocation counter wrote " k " snapshot(s), expected 2" > "/dev/stderr"; exit 1 }
+            dm = m[k] - m[k - 1]; dr = r[k] - r[k - 1]
+            printf "%s\t%d\t%d\t%d\t%.3f\n", label, n, dm, dr, (dm + dr) / n
+        }' "$counts" >>"$WORK/alloc.tsv" || fcgid_failed "allocation count ($label): no snapshots"
+}
+
+measure_allocations() {
+    local scale=1
+    ((SMOKE)) && scale=20
+    # AddressSanitizer brings its own allocator and must come first: a
+    # preloaded counter would stop fcgid from starting (the sanitizer pass
+    # of scripts/dev.sh test runs bench_smoke too).
+    if LC_ALL=C grep -q -F __asan_init "$FCGID_BIN"; then
+        say "allocations: skipped, fcgid is built with AddressSanitizer"
+        printf 'skipped: fcgid is built with AddressSanitizer\t-\t-\t-\t-\n' >"$WORK/alloc.tsv"
+        return 0
+    fi
+    SERVER_ENV=("LD_PRELOAD=$ALLOC_COUNT_SO" "ALLOC_COUNT_FILE=$WORK/run/alloc-counts")
+    start_server fcgid tcp
+    SERVER_ENV=()
+    alloc_run "KEEP_CONN on, 1 in flight per connection, $CONNECTIONS connections" \
+        $((20000 / scale)) $((100000 / scale)) --keep-conn on
+    alloc_run "KEEP_CONN on, $MULTIPLEX multiplexed per connection, $CONNECTIONS connections" \
+        $((20000 / scale)) $((100000 / scale)) --keep-conn on --multiplex "$MULTIPLEX"
+    alloc_run "KEEP_CONN off: a new connection per request" \
+        $((2000 / scale)) $((20000 / scale)) --keep-conn off
+    stop_server
+    [[ -s "$WORK/alloc.tsv" ]] && sed 's/^/bench: allocations: /' "$WORK/alloc.tsv"
+    return 0
+}

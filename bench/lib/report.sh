@@ -1,0 +1,99 @@
+# shellcheck shell=bash disable=SC2034,SC2153  # sourced by run.sh: uses its globals, sets some
+# The table, from what the runs appended to $WORK/results.tsv, one line per
+# run (tab-separated):
+#   scenario  label  server  rps  p50_ms  p99_ms  rss_kib  errors  note  served_conns  conns  cpu_us
+# and $WORK/alloc.tsv: mode  requests  mallocs  reallocs  per_request.
+# Sourced by run.sh.
+
+# Every ratio is fcgid's req/s over the row's, both from this run and the
+# same scenario; the ceiling row compares fcgid behind nginx keepalive (TCP).
+render_table() {
+    echo "| scenario | server | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/req | fcgid ÷ this | errors | notes |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    awk -F'\t' '
+        { row[NR] = $0; if ($3 == "fcgid") fcgid[$1] = $4 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                split(row[i], f, "\t")
+                base = (f[1] == "ceiling") ? fcgid["nginx-keep-tcp"] : fcgid[f[1]]
+                ratio = (base != "" && f[4] > 0) ? sprintf("%.2f×", base / f[4]) : "-"
+                if (f[1] == "ceiling" && ratio != "-") ratio = ratio " (keepalive TCP)"
+                rss = (f[7] > 0) ? sprintf("%.1f", f[7] / 1024) : "-"
+                label = (f[2] == last) ? "" : f[2]
+                last = f[2]
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, f[3], f[4], f[5], f[6], rss, f[12], ratio, f[8], f[9]
+            }
+        }' "$WORK/results.tsv"
+}
+
+render_memory() {
+    [[ -s "$WORK/memory.txt" ]] || return 0
+    echo "fcgid's resident memory: $(head -n 1 "$WORK/memory.txt")"
+    tail -n +2 "$WORK/memory.txt"
+}
+
+render_allocations() {
+    [[ -s "$WORK/alloc.tsv" ]] || return 0
+    echo "| fcgid + hello, measured after a warmup | requests | allocations (malloc family) | reallocs | per request |"
+    echo "|---|---:|---:|---:|---:|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$WORK/alloc.tsv"
+}
+
+# The issue's targets, checked against this run. Information only: timing
+# never decides the exit status.
+render_targets() {
+    awk -F'\t' -v alloc_file="$WORK/alloc.tsv" '
+        function rps(s, srv) { return val[s, srv, 4] }
+        function have(s, srv) { return ((s, srv, 4) in val) }
+        function ratio(s) { return rps(s, "fcgid") / rps(s, "libfcgi") }
+        function verdict(ok) { return ok ? "met" : "MISSED" }
+        function compare(s, label, factor,    r) {
+            if (!have(s, "fcgid") || !have(s, "libfcgi") || rps(s, "libfcgi") <= 0) {
+                printf "- %s: not measured (needs fcgid and libfcgi)\n", label; return
+            }
+            r = ratio(s)
+            printf "- %s: fcgid %.2f× libfcgi (target ≥ %s×): %s%s\n", label, r, factor, verdict(r >= factor), starved(s, "libfcgi")
+        }
+        # ", while libfcgi served 1 of 32 connections" when it did not serve them all.
+        function starved(s, srv) {
+            if (val[s, srv, 10] == "" || val[s, srv, 10] + 0 >= val[s, srv, 11] + 0) return ""
+            return sprintf(" (%s served %s of %s connections)", srv, val[s, srv, 10], val[s, srv, 11])
+        }
+        {
+            for (i = 1; i <= NF; i++) val[$1, $3, i] = $i
+            if ($3 == "fcgid" && $7 > max_rss) max_rss = $7
+        }
+        END {
+            for (t = 1; t <= 2; t++) {
+                tr = (t == 1) ? "tcp" : "unix"
+                compare("nginx-keep-" tr, "nginx keepalive, " toupper(tr), 2)
+                if (have("nginx-keep-" tr, "fcgid")) {
+                    p = val["nginx-keep-" tr, "fcgid", 6]
+                    printf "- nginx keepalive, %s: fcgid p99 %s ms (target < 5 ms): %s\n", toupper(tr), p, verdict(p < 5)
+                }
+                if (have("nginx-keep-" tr, "fcgid"))
+                    printf "- nginx keepalive, %s: fcgid served %s of %s connections: %s\n", toupper(tr),
+                        val["nginx-keep-" tr, "fcgid", 10], val["nginx-keep-" tr, "fcgid", 11],
+                        verdict(val["nginx-keep-" tr, "fcgid", 10] == val["nginx-keep-" tr, "fcgid", 11])
+                compare("nginx-plain-" tr, "nginx without keepalive, " toupper(tr), 1.5)
+            }
+            compare("direct-keep", "direct, KEEP_CONN on", 3)
+            if (have("direct-keep", "fcgid")) {
+                s = val["direct-keep", "fcgid", 10]; c = val["direct-keep", "fcgid", 11]
+                printf "- direct, KEEP_CONN on: fcgid served %s of %s connections (target: all): %s\n", s, c, verdict(s == c)
+            }
+            if (have("direct-mpx", "fcgid") && have("direct-keep", "libfcgi") && rps("direct-keep", "libfcgi") > 0) {
+                r = rps("direct-mpx", "fcgid") / rps("direct-keep", "libfcgi")
+                printf "- direct, multiplexed: fcgid %.2f× libfcgi (KEEP_CONN on) (target ≥ 5×): %s%s\n", r, verdict(r >= 5), starved("direct-keep", "libfcgi")
+            } else {
+                printf "- direct, multiplexed: not measured against libfcgi\n"
+            }
+            while ((getline line < alloc_file) > 0) {
+                split(line, a, "\t")
+                if (a[1] ~ /^KEEP_CONN on, 1 /)
+                    printf "- heap allocations per hello request (%s): %s (target 0): %s\n", a[1], a[5], verdict(a[5] + 0 == 0)
+            }
+            if (max_rss > 0)
+                printf "- peak RSS of fcgid + hello under load: %.1f MiB, the largest of its runs (target ≤ 4 MiB): %s\n", max_rss / 1024, verdict(max_rss <= 4096)
+        }' "$WORK/results.tsv"
+}

@@ -1,0 +1,141 @@
+# shellcheck shell=bash disable=SC2034,SC2153  # sourced by run.sh: uses its globals, sets some
+# The FastCGI servers under test, started fresh for every measured run so
+# that each run's peak RSS is its own. Sourced by run.sh, which sets WORK,
+# PEERS_BIN (built peers), FCGID_BIN, FCGID_PLUGIN_DIR and FCGI_BENCH.
+#
+#   start_server NAME tcp|unix   NAME: fcgid libfcgi go php
+#       sets SERVER_ADDR (fcgi-bench's form: 127.0.0.1:PORT or unix:PATH,
+#       which is nginx's form too) and SERVER_PIDS; fails if the server does
+#       not answer one request with 200 within 10 s
+#   server_peak_rss_kib          VmHWM summed over SERVER_PIDS and their
+#                                children (php-fpm's workers)
+#   server_cpu_ticks             user + system CPU time so far, the same
+#                                processes, in clock ticks (CLK_TCK)
+#   stop_server                  SIGTERM, then SIGKILL after 5 s
+
+SERVER_ADDR=""
+SERVER_PIDS=()
+# For fcgid only: NAME=VALUE in its environment (the allocation counter), a
+# command in front of it (heaptrack, valgrind, perf) and more options.
+SERVER_ENV=()
+SERVER_WRAPPER=()
+SERVER_ARGS=()
+STARTED_PIDS=()  # every pid this script started, for the EXIT trap
+next_port_value=$((20000 + RANDOM % 20000))
+
+# A TCP port nothing listens on right now.
+next_port() {
+    local port
+    while :; do
+        port=$next_port_value
+        next_port_value=$((next_port_value + 1))
+        ((next_port_value < 60000)) || next_port_value=20000
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+}
+
+# wait_listening ADDR PID: up to 30 s (valgrind starts slowly) for a TCP port to accept or a unix
+# socket file to appear, while PID lives.
+wait_listening() {
+    local addr="$1" pid="$2"
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if [[ "$addr" == unix:* ]]; then
+            [[ -S "${addr#unix:}" ]] && return 0
+        elif (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+start_server() {
+    local name="$1" transport="$2" listen log="$WORK/logs/$1-$2.log"
+    if [[ "$transport" == unix ]]; then
+        listen="unix:$WORK/run/$name.sock"
+        rm -f "${listen#unix:}"
+    else
+        listen="127.0.0.1:$(next_port)"
+    fi
+    SERVER_ADDR="$listen"
+    SERVER_PIDS=()
+    case "$name" in
+        fcgid)
+            local where=(--host 127.0.0.1 --port "${listen##*:}")
+            [[ "$transport" == unix ]] && where=(--socket "${listen#unix:}")
+            env "${SERVER_ENV[@]}" "${SERVER_WRAPPER[@]}" "$FCGID_BIN" run \
+                --plugin "$FCGID_PLUGIN_DIR/hello.so" "${where[@]}" -q "${SERVER_ARGS[@]}" >>"$log" 2>&1 &
+            ;;
+        libfcgi)
+            "$PEERS_BIN/libfcgi_hello" "${listen#unix:}" >>"$log" 2>&1 &
+            ;;
+        go)
+            "$PEERS_BIN/go_hello" "$listen" >>"$log" 2>&1 &
+            ;;
+        php)
+            sed -e "s|@WORK@|$WORK/run|g" -e "s|@LISTEN@|${listen#unix:}|" \
+                "$BENCH_DIR/peers/php-fpm.conf.in" >"$WORK/run/php-fpm.conf"
+            # -R: the benchmark may run as root; -F: stay in the foreground.
+            "$PHP_FPM" -F -R -y "$WORK/run/php-fpm.conf" -d opcache.enable=1 >>"$log" 2>&1 &
+            ;;
+        *) die "unknown server '$name'" ;;
+    esac
+    SERVER_PIDS=("$!")
+    STARTED_PIDS+=("$!")
+    wait_listening "$listen" "${SERVER_PIDS[0]}" ||
+        die "$name ($transport) did not start listening on $listen (log: $log)"
+    # One request answered with 200 before anything is measured.
+    "$FCGI_BENCH" "$listen" -c 1 -n 1 --max-time 10 --strict \
+        -p "SCRIPT_FILENAME=$WORK/peers/hello.php" >"$WORK/logs/$name-$transport.probe" 2>&1 ||
+        die "$name ($transport) did not answer a request with 200: $(grep -E '^(requests|  error|fcgi-bench: error)' "$WORK/logs/$name-$transport.probe" | tr '\n' ' ')"
+}
+
+# The server's processes: SERVER_PIDS and their children.
+server_processes() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        echo "$pid"
+        pgrep -P "$pid" 2>/dev/null || true
+    done
+}
+
+server_cpu_ticks() {
+    local pid total=0 ticks
+    for pid in $(server_processes); do
+        # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+        # the command name (which may contain spaces).
+        ticks="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+        total=$((total + ${ticks:-0}))
+    done
+    echo "$total"
+}
+
+server_peak_rss_kib() {
+    local pid total=0 hwm
+    for pid in $(server_processes); do
+        hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)"
+        total=$((total + ${hwm:-0}))
+    done
+    echo "$total"
+}
+
+# stop_pid PID: TERM, then KILL after 5 s; quiet if it is gone already.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+stop_server() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+    SERVER_PIDS=()
+}

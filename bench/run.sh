@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The fcgid benchmark: fcgid and three other FastCGI hellos (libfcgi in C,
+# Go's net/http/fcgi, PHP-FPM) measured in one go, one table out.
+#
+#   bench/run.sh            installs what is missing (apt-get), builds fcgid
+#                           (Release), fcgi-bench and the peers, measures, and
+#                           prints the table (also in build-bench/table.md)
+#   bench/run.sh --smoke    fcgid only, about 1 s per scenario, nothing
+#                           installed or built: what CI runs (ctest bench_smoke)
+#
+# Scenarios (each server started fresh for each, so its peak RSS is its own):
+#   nginx (wrk -t1 -cN):  upstream keepalive and plain, TCP and unix socket
+#   direct (fcgi-bench):  KEEP_CONN on, KEEP_CONN off, M multiplexed per connection
+#   ceiling:              nginx `return 200` (no FastCGI at all)
+#   allocations:          fcgid under bench/alloc_count, after a warmup
+# Everything listens on 127.0.0.1 or unix sockets in the work dir, and every
+# step is bounded in time. Exit status: 0 when every fcgid run was answered
+# with 200s and no errors; 1 otherwise. Timing never decides it.
+#
+# See bench/README.md for the options and the latest table.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$BENCH_DIR")"
+
+# Bound the whole run (installs and builds included). GNU timeout signals
+# its process group, so every server gets the SIGTERM and the EXIT trap runs.
+if [[ -z "${FCGID_BENCH_BOUNDED:-}" ]]; then
+    export FCGID_BENCH_BOUNDED=1
+    limit=1800
+    [[ " $* " == *" --smoke "* ]] && limit=300
+    exec timeout --kill-after=10 "$limit" bash "${BASH_SOURCE[0]}" "$@"
+fi
+
+usage() {
+    cat <<'USAGE'
+usage: bench/run.sh [--smoke] [options]
+  --smoke              fcgid only, short runs, no installs or builds (CI)
+  --duration S         seconds measured per run (default 8; smoke 1)
+  --warmup S           seconds of warmup before each run (default 2; smoke 1)
+  --connections N      client connections (default 32; smoke 4)
+  --multiplex M        requests in flight per connection in the multiplexed run (default 8; smoke 4)
+  --servers LIST       comma-separated subset of fcgid,libfcgi,go,php (default all; smoke fcgid)
+  --work DIR           work dir (default build-bench/ in the repo; smoke: a temp dir)
+  --no-install         do not apt-get anything
+  --no-build           use FCGID_BIN, FCGID_PLUGIN_DIR and --fcgi-bench (or FCGI_BENCH_BIN)
+  --fcgi-bench PATH    the load generator to use
+USAGE
+}
+
+SMOKE=0 DURATION="" WARMUP="" CONNECTIONS="" MULTIPLEX="" SERVERS="" WORK=""
+INSTALL=1 BUILD=1 FCGI_BENCH="${FCGI_BENCH_BIN:-}"
+while (($#)); do
+    case "$1" in
+        --smoke) SMOKE=1 ;;
+        --duration) DURATION="$2"; shift ;;
+        --warmup) WARMUP="$2"; shift ;;
+        --connections) CONNECTIONS="$2"; shift ;;
+        --multiplex) MULTIPLEX="$2"; shift ;;
+        --servers) SERVERS="$2"; shift ;;
+        --work) WORK="$2"; shift ;;
+        --no-install) INSTALL=0 ;;
+        --no-build) BUILD=0 ;;
+        --fcgi-bench) FCGI_BENCH="$2"; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+    shift
+done
+if ((SMOKE)); then
+    INSTALL=0 BUILD=0
+    : "${DURATION:=1}" "${WARMUP:=1}" "${CONNECTIONS:=4}" "${MULTIPLEX:=4}" "${SERVERS:=fcgid}"
+else
+    : "${DURATION:=8}" "${WARMUP:=2}" "${CONNECTIONS:=32}" "${MULTIPLEX:=8}" "${SERVERS:=fcgid,libfcgi,go,php}"
+fi
+IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+
+die() {
+    echo "bench: error: $*" >&2
+    exit 1
+}
+say() { echo "bench: $*"; }
+
+TEMP_WORK=0
+if [[ -z "$WORK" ]]; then
+    if ((SMOKE)); then
+        WORK="$(mktemp -d "${TMPDIR:-/tmp}/fcgid-bench.XXXXXX")"
+        TEMP_WORK=1
+    else
+        WORK="$REPO_DIR/build-bench"
+    fi
+fi
+mkdir -p "$WORK"
+WORK="$(cd "$WORK" && pwd)"
+rm -rf "$WORK/logs" "$WORK/run" "$WORK/results.tsv" "$WORK/alloc.tsv"
+mkdir -p "$WORK/logs" "$WORK/run" "$WORK/peers"
+
+# shellcheck source=lib/servers.sh
+source "$BENCH_DIR/lib/servers.sh"
+# shellcheck source=lib/nginx.sh
+source "$BENCH_DIR/lib/nginx.sh"
+# shellcheck source=lib/report.sh
+source "$BENCH_DIR/lib/report.sh"
+# shellcheck source=lib/prepare.sh
+source "$BENCH_DIR/lib/prepare.sh"
+# shellcheck source=lib/measure.sh
+source "$BENCH_DIR/lib/measure.sh"
+
+cleanup() {
+    local rc=$?
+    trap - EXIT TERM INT
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+    if ((rc != 0)); then
+        echo "bench: failed; logs in $WORK/logs" >&2
+    elif ((TEMP_WORK)); then
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'die "overall time limit reached, or interrupted"' TERM INT
+
+((INSTALL)) && install_packages
+prepare_binaries
+record_machine >"$WORK/machine.txt"
+started_at=$SECONDS
+
+for transport in tcp unix; do
+    for mode in keep plain; do
+        for server in "${SERVER_LIST[@]}"; do measure_nginx "$server" "$transport" "$mode"; done
+    done
+done
+for server in "${SERVER_LIST[@]}"; do measure_direct direct-keep "$server" --keep-conn on; done
+for server in "${SERVER_LIST[@]}"; do measure_direct direct-close "$server" --keep-conn off; done
+# Only the servers that say FCGI_MPXS_CONNS=1: libfcgi and PHP-FPM say 0.
+for server in "${SERVER_LIST[@]}"; do
+    [[ "$server" == fcgid || "$server" == go ]] || continue
+    measure_direct direct-mpx "$server" --keep-conn on --multiplex "$MULTIPLEX"
+done
+measure_ceiling
+measure_allocations
+
+{
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') in $((SECONDS - started_at)) s; $DURATION s per run after $WARMUP s of warmup, $CONNECTIONS connections."
+    echo
+    sed 's/^/    /' "$WORK/machine.txt"
+    echo "    load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    render_table
+    echo
+    render_allocations
+    echo
+    render_memory
+    echo
+    echo "Targets:"
+    echo
+    render_targets
+} >"$WORK/table.md"
+cat "$WORK/table.md"
+
+((FCGID_FAILURES == 0)) || die "$FCGID_FAILURES fcgid run(s) had errors (see the table and $WORK/logs)"
+say "done; table in $WORK/table.md"
