@@ -192,7 +192,7 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     add_seconds_option(run, "--idle-timeout", limits.idle_timeout,
                        "Close a connection idle this long between requests (0: never)");
     add_seconds_option(run, "--read-timeout", limits.read_timeout,
-                       "Close a connection whose request stalls this long (0: never)");
+                       "Close a connection whose request input is not complete this long after it began (0: never)");
     add_seconds_option(run, "--write-timeout", limits.write_timeout,
                        "Close a connection that takes no output for this long (0: never)");
     add_seconds_option(run, "--request-timeout", limits.request_timeout,

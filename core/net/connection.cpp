@@ -79,6 +79,7 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
         close();
         return;
     }
+    if (in_end_ == in_begin_) partial_since_ = std::chrono::steady_clock::now();
     in_end_ += bytes;
     last_read_ = std::chrono::steady_clock::now();
     if (!process_input()) return;
@@ -419,10 +420,17 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
             if (r->held_by_plugin() && expired(r->dispatched_at(), limits.request_timeout)) r->time_out();
         if (closed_) return;
     }
-    const bool receiving =
-        in_end_ > in_begin_ ||
-        std::any_of(requests_.begin(), requests_.end(), [](const auto& r) { return r->receiving(); });
-    if (receiving && expired(last_read_, limits.read_timeout)) {
+    // The read timeout counts from when the input now awaited began (the
+    // oldest request still receiving, or a partial record), not from the
+    // last byte: a client trickling a byte a second cannot hold a request
+    // open forever. Web servers buffer a request before passing it on, so
+    // an honest one sends it at once.
+    auto awaited_since = std::chrono::steady_clock::time_point::max();
+    if (in_end_ > in_begin_) awaited_since = partial_since_;
+    for (const auto& r : requests_)
+        if (r->receiving()) awaited_since = std::min(awaited_since, r->begun_at());
+    const bool receiving = awaited_since != std::chrono::steady_clock::time_point::max();
+    if (receiving && expired(awaited_since, limits.read_timeout)) {
         spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
                      peer_, limits.read_timeout.count());
         close();

@@ -118,6 +118,8 @@ private:
     // For the timeouts: when bytes last arrived, and when a write last progressed.
     std::chrono::steady_clock::time_point last_read_;
     std::chrono::steady_clock::time_point last_write_;
+    // When the unconsumed bytes in in_ (a partial record) began to arrive.
+    std::chrono::steady_clock::time_point partial_since_;
 };
 
 }  // namespace fcgid::net

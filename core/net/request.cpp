@@ -72,6 +72,7 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
     writable_callback_ = nullptr;
     writable_user_data_ = nullptr;
     dispatched_at_ = {};
+    begun_at_ = std::chrono::steady_clock::now();
 }
 
 // ---- Input ------------------------------------------------------------------

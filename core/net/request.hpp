@@ -44,6 +44,8 @@ public:
     void reset(std::uint16_t id, bool keep_conn) noexcept;
 
     std::uint16_t id() const noexcept { return id_; }
+    // When its BEGIN_REQUEST arrived, for the read timeout.
+    std::chrono::steady_clock::time_point begun_at() const noexcept { return begun_at_; }
     bool keep_conn() const noexcept { return keep_conn_; }
 
     // ---- Input, fed by the connection ----
@@ -163,6 +165,7 @@ private:
     fcgid_writable_callback writable_callback_ = nullptr;
     void* writable_user_data_ = nullptr;
     std::chrono::steady_clock::time_point dispatched_at_{};
+    std::chrono::steady_clock::time_point begun_at_ = std::chrono::steady_clock::now();
     std::shared_ptr<request> plugin_ref_;
     std::shared_ptr<plugin::plugin_host> handler_;  // while plugin_ref_ is set
 };

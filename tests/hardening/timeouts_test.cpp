@@ -96,6 +96,29 @@ TEST(Timeouts, ReadTimeout1ClosesABodyThatStopsHalfway) {
     EXPECT_TRUE(t->survived());
 }
 
+TEST(Timeouts, ReadTimeout1ClosesABodyTrickledOneByteEvery200Ms) {
+    // Slowloris: every byte resets nothing. The request's input must be whole
+    // within the timeout of its BEGIN_REQUEST, however steadily it trickles.
+    auto t = target::start(fcgid_test::echo_plugin(), {"--read-timeout", "1"});
+    fcgi_connection conn = t->daemon().connect();
+    conn.send_begin(1);
+    conn.send_params(1, fcgid_test::cgi_params("POST", "", 100));
+    const auto began = clock_type::now();
+    const std::string record = encode_record(fcgi::stdin_, 1, std::string(100, 'b'));
+    bool closed = false;
+    for (std::size_t i = 0; i < record.size() && !closed; ++i) {
+        try {
+            conn.send_raw(record.substr(i, 1));
+        } catch (const std::exception&) {
+            closed = true;  // the daemon hung up mid-trickle
+        }
+        closed = closed || conn.wait_closed(200ms);
+    }
+    EXPECT_TRUE(closed) << "still open after trickling " << seconds_since(began) << " s";
+    EXPECT_LE(clock_type::now() - began, sweep_slack + 500ms) << seconds_since(began) << " s";
+    EXPECT_TRUE(t->survived());
+}
+
 TEST(Timeouts, ReadTimeout1DoesNotCloseAKeptConnectionBetweenRequests) {
     auto t = target::start(fcgid_test::echo_plugin(), {"--read-timeout", "1"});
     fcgi_connection conn = t->daemon().connect();
