@@ -63,9 +63,10 @@ void connection::do_read() {
     }
     socket_.async_read_some(
         asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+        with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                              std::size_t bytes) {
             self->on_read(ec, bytes);
-        });
+        }));
 }
 
 void connection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
@@ -330,9 +331,10 @@ void connection::flush() {
 void connection::do_write() {
     socket_.async_write_some(
         asio::buffer(out_writing_.data() + written_, out_writing_.size() - written_),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
+        with_memory(write_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                               std::size_t bytes) {
             self->on_write(ec, bytes);
-        });
+        }));
 }
 
 void connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {

@@ -19,6 +19,7 @@
 
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
+#include "net/handler_memory.hpp"
 
 namespace fcgid::net {
 
@@ -85,6 +86,10 @@ private:
     void protocol_error(std::error_code ec, std::uint16_t id);
 
     server& server_;
+    // Declared before socket_: pending operations live in them until the
+    // socket is destroyed.
+    handler_memory read_memory_;
+    handler_memory write_memory_;
     socket_type socket_;
     std::string peer_;  // for log lines
 
