@@ -86,10 +86,15 @@ std::string size_text(std::uint64_t bytes) {
     return std::to_string(bytes) + suffixes[i];
 }
 
+// Sizes are capped at 1 TiB (params at 1 GiB: their index uses 32-bit
+// offsets) so that sums of limits cannot overflow; more means "unlimited".
 void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
-                     const std::string& description) {
+                     const std::string& description, std::uint64_t cap = std::uint64_t{1} << 40) {
     app.add_option_function<std::string>(
-           name, [&target](const std::string& text) { target = *config::parse_byte_size(text); },
+           name,
+           [&target, cap](const std::string& text) {
+               target = std::min(*config::parse_byte_size(text), cap);
+           },
            description)
         ->check(byte_size_validator)
         ->default_str(size_text(target));
@@ -182,7 +187,7 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     add_count_option(run, "--max-conn-requests", limits.max_requests_per_connection,
                      "Requests in flight on one connection; beyond, FCGI_OVERLOADED");
     add_size_option(run, "--max-params-size", limits.max_params_bytes,
-                    "Params bytes per request; beyond, the connection is closed");
+                    "Params bytes per request; beyond, the connection is closed", std::uint64_t{1} << 30);
     add_count_option(run, "--max-params-count", limits.max_params_count,
                      "Params per request; beyond, the connection is closed");
     add_size_option(run, "--max-body-size", limits.max_body_bytes,
@@ -218,6 +223,7 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     run.add_option("--workers", process.workers,
                    "Pre-fork this many worker processes that share the socket (0: serve in this process)")
         ->check(whole_number_validator(0))
+        ->check(CLI::Range(0, 1024))
         ->default_str("0");
     run.add_option("--user", process.user,
                    "Run as this user after binding the socket (needs root)");
@@ -307,6 +313,7 @@ int serve(const config::server_config& config, serve_role role) {
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.
     bound_socket bound(io, config);
+    if (role.worker) service::die_with_master();  // dropping privileges cleared it
     net::listener& listener = bound.listener;
     auto plugin = std::make_shared<plugin::plugin_host>(config.plugin);
     const std::string where = listener.description;

@@ -24,7 +24,9 @@ void configure(verbosity level) {
     auto logger = spdlog::stderr_logger_mt("fcgid");
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
     logger->set_level(to_spdlog(level));
-    // Warnings and errors reach the file at once, even if the process is killed next.
+    // Every line from info up reaches the file at once: they are few (no
+    // per-request logging at info), and a process manager reading stderr,
+    // or a kill that follows, must not lose them.
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(std::move(logger));
 }

@@ -83,7 +83,10 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
     if (in_end_ == in_begin_) partial_since_ = std::chrono::steady_clock::now();
     in_end_ += bytes;
     last_read_ = std::chrono::steady_clock::now();
+    const std::size_t consumed_before = in_begin_;
     if (!process_input()) return;
+    // What is left now is a new partial record: it started with this read.
+    if (in_begin_ != consumed_before) partial_since_ = last_read_;
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     close_if_done();
     do_read();

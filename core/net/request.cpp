@@ -2,14 +2,12 @@
 
 #include <charconv>
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "fcgi/error.hpp"
 #include "fcgi/name_value.hpp"
 #include "http/status.hpp"
 #include "net/connection.hpp"
-#include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 
 namespace fcgid::net {
@@ -71,6 +69,7 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
     abort_user_data_ = nullptr;
     writable_callback_ = nullptr;
     writable_user_data_ = nullptr;
+    waiting_writable_ = false;
     dispatched_at_ = {};
     begun_at_ = std::chrono::steady_clock::now();
 }
@@ -86,9 +85,9 @@ bool request::append_params(std::string_view data, std::uint64_t limit) {
 
 std::error_code request::end_params(std::size_t max_count) {
     params_done_ = true;
-    // Two bytes of NUL per pair at most doubles nothing that matters; one
-    // reservation keeps the store from reallocating while indexing.
-    params_store_.reserve(params_raw_.size() * 2 + 16);
+    // Each pair's two NULs replace at least two length bytes, so the store
+    // is never larger than the raw stream: one reservation is enough.
+    params_store_.reserve(params_raw_.size());
     fcgi::name_value_reader reader(params_raw_);
     std::string_view name;
     std::string_view value;
@@ -252,11 +251,16 @@ int request::set_writable_callback(fcgid_writable_callback callback, void* user_
     if (completed_) return FCGID_ESTATE;
     writable_callback_ = callback;
     writable_user_data_ = user_data;
-    if (callback) connection_->wait_writable(shared_from_this());
+    // Queued once: a callback replaced before it ran keeps its one place.
+    if (callback && !waiting_writable_) {
+        waiting_writable_ = true;
+        connection_->wait_writable(shared_from_this());
+    }
     return FCGID_OK;
 }
 
 void request::notify_writable() {
+    waiting_writable_ = false;
     const auto callback = writable_callback_;
     writable_callback_ = nullptr;
     if (callback && plugin_ref_ && !aborted()) callback(writable_user_data_, as_response());
@@ -308,17 +312,6 @@ void request::end_plugin_hold() noexcept {
     dispatched_ = true;
     abort_callback_ = nullptr;
     writable_callback_ = nullptr;
-    if (handler_.use_count() == 1) {
-        // The last hold on a plugin retired by a reload. We may be inside
-        // that plugin's own code (it called finish): unload it from a fresh
-        // loop turn, never from under its feet.
-        try {
-            boost::asio::post(plugin::loop(), [retired = std::move(handler_)] {});
-        } catch (...) {
-            // Out of memory: keep it loaded forever rather than unload it here.
-            new std::shared_ptr<plugin::plugin_host>(std::move(handler_));
-        }
-    }
     handler_.reset();
     // Move out last: resetting may destroy *this.
     auto self = std::move(plugin_ref_);

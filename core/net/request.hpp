@@ -90,9 +90,8 @@ public:
 
     // ---- Driven by the connection and the server ----
 
-    // Called just before handle(): from now on `handler` holds the handles,
-    // and its library stays loaded until it gives them back (a reload may
-    // retire it meanwhile).
+    // Called just before handle(): from now on `handler` holds the handles.
+    // A plugin retired by a reload is shut down once none holds it.
     void hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
         plugin_ref_ = shared_from_this();
         handler_ = std::move(handler);
@@ -164,6 +163,7 @@ private:
     void* abort_user_data_ = nullptr;
     fcgid_writable_callback writable_callback_ = nullptr;
     void* writable_user_data_ = nullptr;
+    bool waiting_writable_ = false;  // in the connection's writable waiters
     std::chrono::steady_clock::time_point dispatched_at_{};
     std::chrono::steady_clock::time_point begun_at_ = std::chrono::steady_clock::now();
     std::shared_ptr<request> plugin_ref_;

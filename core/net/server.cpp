@@ -95,8 +95,10 @@ void server::on_accept(const boost::system::error_code& ec,
             accept_again_later();
             return;
         }
+        // Anything else (a reset before accept, a broken inherited socket):
+        // retry, but never in a tight loop.
         spdlog::debug("accept: {}", ec.message());
-        do_accept();
+        accept_again_later();
         return;
     }
     if (accept_error_logged_) {
@@ -106,8 +108,11 @@ void server::on_accept(const boost::system::error_code& ec,
     boost::system::error_code peer_ec;
     const auto peer = socket.remote_endpoint(peer_ec);
     if (peer_ec || !allowed_.allows(peer.data())) {
-        spdlog::warn("refused connection from {}: not an allowed address (--allow, FCGI_WEB_SERVER_ADDRS)",
-                     peer_ec ? std::string("unknown peer") : endpoint_text(peer));
+        // A peer gone before we could ask its address is no news; a refused one is.
+        if (!peer_ec)
+            spdlog::warn("refused connection from {}: not an allowed address (--allow, "
+                         "FCGI_WEB_SERVER_ADDRS)",
+                         endpoint_text(peer));
         boost::system::error_code ignored;
         socket.close(ignored);
         do_accept();
@@ -185,22 +190,25 @@ void server::reload_plugin() {
     try {
         fresh = std::make_shared<plugin::plugin_host>(plugin_config_);
     } catch (const std::exception& e) {
-        plugin::set_plugin_name(plugin_->name());
+        plugin::set_plugin_name(plugin_->name());  // the failed one had renamed the log lines
         spdlog::error("reload failed, the loaded plugin keeps serving: {}", e.what());
         return;
     }
     spdlog::info("reloaded: plugin {} {} now serves new requests", fresh->name(), fresh->version());
-    // Requests in flight keep the old plugin alive; the last one to finish
-    // releases it, and its shutdown() and unload follow.
-    std::erase_if(retired_plugins_, [](const auto& weak) { return weak.expired(); });
-    retired_plugins_.push_back(plugin_);
-    plugin_ = std::move(fresh);
+    // Requests in flight keep the old plugin in use; once the last of them
+    // has finished, the sweep calls its shutdown().
+    retired_plugins_.push_back(std::exchange(plugin_, std::move(fresh)));
+    shut_down_idle_retired_plugins();
+}
+
+void server::shut_down_idle_retired_plugins() noexcept {
+    for (const auto& retired : retired_plugins_)
+        if (retired.use_count() == 1) retired->shutdown();  // idempotent
 }
 
 void server::shutdown_plugins() noexcept {
     plugin_->shutdown();
-    for (const auto& weak : retired_plugins_)
-        if (const auto retired = weak.lock()) retired->shutdown();
+    for (const auto& retired : retired_plugins_) retired->shutdown();
 }
 
 void server::start_drain(std::string reason) {
@@ -255,6 +263,7 @@ void server::sweep_timeouts() {
         open.reserve(connections_.size());
         for (const auto& [raw, c] : connections_) open.push_back(c);
         for (const auto& c : open) c->check_timeouts(now);
+        shut_down_idle_retired_plugins();
         sweep_timeouts();
     });
 }

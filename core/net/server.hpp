@@ -71,14 +71,17 @@ private:
     void force_stop(const std::string& why);
     void check_memory();
     void sweep_timeouts();
+    void shut_down_idle_retired_plugins() noexcept;
     void accept_again_later();
 
     boost::asio::io_context& io_;
     const config::limits_config& limits_;
     const config::plugin_config& plugin_config_;
     std::shared_ptr<plugin::plugin_host> plugin_;
-    // Plugins replaced by a reload, alive while requests still hold them.
-    std::vector<std::weak_ptr<plugin::plugin_host>> retired_plugins_;
+    // Plugins replaced by a reload. Each is shut down once no request holds
+    // it, but never unloaded: a task it queued with call_on_loop may still
+    // be waiting to run its code.
+    std::vector<std::shared_ptr<plugin::plugin_host>> retired_plugins_;
     acceptor acceptor_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer time_limit_timer_;

@@ -1,5 +1,6 @@
 #include "plugin/host_api.hpp"
 
+#include <atomic>
 #include <new>
 #include <string_view>
 #include <thread>
@@ -17,7 +18,10 @@ using net::request;
 
 boost::asio::io_context* loop_io = nullptr;
 std::thread::id loop_thread;
-std::string plugin_name = "plugin";
+// The name in front of plugin log lines. Read from any thread, replaced on
+// the loop by a reload: each name is an immutable string that is never freed
+// (one per load), published through an atomic pointer.
+std::atomic<const std::string*> plugin_name{new std::string("plugin")};
 
 bool on_loop_thread() noexcept { return std::this_thread::get_id() == loop_thread; }
 
@@ -45,7 +49,7 @@ int post_to_loop(const fcgid_response* response, const char* what, Op&& op) noex
             const int rc = guarded([&] { return op(*self); });
             // The caller got FCGID_OK long ago; a real failure must not vanish.
             if (rc < 0 && rc != FCGID_EABORTED)
-                spdlog::warn("[{}] {} from a plugin thread failed: error {}", plugin_name, what, rc);
+                spdlog::warn("[{}] {} from a plugin thread failed: error {}", *plugin_name.load(), what, rc);
         });
         return FCGID_OK;
     });
@@ -78,7 +82,7 @@ void host_log(int level, const char* msg, size_t len) noexcept {
         default: spd = spdlog::level::err; break;
     }
     try {
-        spdlog::log(spd, "[{}] {}", plugin_name, view(msg, len));
+        spdlog::log(spd, "[{}] {}", *plugin_name.load(), view(msg, len));
     } catch (...) {
         // Logging must never take the process down.
     }
@@ -240,6 +244,8 @@ void bind_loop(boost::asio::io_context& io) {
 
 boost::asio::io_context& loop() noexcept { return *loop_io; }
 
-void set_plugin_name(std::string name) { plugin_name = std::move(name); }
+void set_plugin_name(const std::string& name) {
+    if (name != *plugin_name.load()) plugin_name.store(new std::string(name));
+}
 
 }  // namespace fcgid::plugin

@@ -25,6 +25,6 @@ void bind_loop(boost::asio::io_context& io);
 boost::asio::io_context& loop() noexcept;
 
 // The plugin's name, shown in front of its log lines.
-void set_plugin_name(std::string name);
+void set_plugin_name(const std::string& name);
 
 }  // namespace fcgid::plugin

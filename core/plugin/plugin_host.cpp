@@ -1,9 +1,13 @@
 #include "plugin/plugin_host.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <vector>
@@ -26,14 +30,28 @@ std::string abi_text(std::uint32_t version) {
 constexpr std::size_t abi_1_0_plugin_size = offsetof(fcgid_plugin, shutdown) + sizeof(void*);
 
 
-// Copies `file` to a new name in the temporary directory; the caller unlinks it.
-std::filesystem::path private_copy_of(const std::filesystem::path& file) {
-    static unsigned counter = 0;
-    std::error_code ec;
-    const auto copy = std::filesystem::temp_directory_path(ec) /
-                      fmt::format("fcgid-{}-{}-{}", ::getpid(), ++counter, file.filename().string());
-    if (ec || !std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec))
-        fail(fmt::format("cannot copy plugin [{}] for loading: {}", file.string(), ec.message()));
+// An anonymous in-memory copy of `file` (memfd): nobody else can name,
+// replace or race it, unlike a file in /tmp. Returns the descriptor; the
+// caller loads /proc/self/fd/N and closes it once the library is mapped.
+int private_copy_of(const std::filesystem::path& file) {
+    const int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (source < 0)
+        fail(fmt::format("cannot read plugin [{}]: {}", file.string(), std::strerror(errno)));
+    const int copy = ::memfd_create(file.filename().c_str(), MFD_CLOEXEC);
+    bool ok = copy >= 0;
+    char buffer[64 * 1024];
+    while (ok) {
+        const ssize_t n = ::read(source, buffer, sizeof buffer);
+        if (n == 0) break;
+        ok = n > 0 && ::write(copy, buffer, static_cast<std::size_t>(n)) == n;
+    }
+    const int saved_errno = errno;
+    ::close(source);
+    if (!ok) {
+        if (copy >= 0) ::close(copy);
+        fail(fmt::format("cannot copy plugin [{}] for loading: {}", file.string(),
+                         std::strerror(saved_errno)));
+    }
     return copy;
 }
 
@@ -51,10 +69,10 @@ plugin_host::plugin_host(const config::plugin_config& config) {
         fail(fmt::format("plugin [{}] is not a regular file", config.path));
 
     std::error_code ec;
-    const std::filesystem::path load_from = private_copy_of(file);
-    library_.load(load_from, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    // Once mapped, the copy's name is no longer needed.
-    std::filesystem::remove(load_from, fs_ec);
+    const int copy = private_copy_of(file);
+    library_.load(fmt::format("/proc/self/fd/{}", copy),
+                  boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    ::close(copy);  // once mapped, the descriptor is no longer needed
     if (ec) {
         // The loader's own words ("invalid ELF header", "undefined symbol: x")
         // say far more than the generic error code Boost.DLL maps them to.
@@ -81,6 +99,7 @@ plugin_host::plugin_host(const config::plugin_config& config) {
                          path_, descriptor_->struct_size));
     name_ = descriptor_->name;
     version_ = descriptor_->version ? descriptor_->version : "";
+    // Named for its log lines from here (its entry point and init may log).
     set_plugin_name(name_);
 
     // Options are borrowed by init(): build the C view over our own strings.

@@ -22,8 +22,8 @@ public:
     // refused host, init failure with the plugin's own reason.
     // bind_loop() must have been called first.
     //
-    // The file is first copied to a fresh temporary name and loaded from
-    // there (the name is unlinked at once). Two reasons: the dynamic loader
+    // The file is first copied into an anonymous memory file (memfd) and
+    // loaded from there. Two reasons: the dynamic loader
     // hands out an already-loaded library again for the same path, so a
     // reload would get the old code back; and a user who replaces the file in
     // place (cp new.so app.so) would otherwise rewrite the pages of the code

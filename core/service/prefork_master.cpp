@@ -24,6 +24,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// In a worker: its master's pid, for die_with_master().
+pid_t master_pid_ = 0;
+
 constexpr std::chrono::milliseconds first_backoff{100};
 constexpr std::chrono::milliseconds max_backoff{10'000};
 // A worker that crashes sooner than this after starting counts as failing fast.
@@ -52,7 +55,13 @@ public:
     }
 
     int run() {
-        for (int i = 0; i < options_.workers; ++i) spawn();
+        for (int i = 0; i < options_.workers; ++i)
+            if (!spawn()) break;
+        if (static_cast<int>(workers_.size()) < options_.workers) {
+            kill_all(SIGKILL);
+            reap_all_blocking();
+            return 1;
+        }
         for (worker& w : workers_) {
             if (!wait_ready(w)) {
                 spdlog::error("worker {} failed to start; stopping", w.pid);
@@ -88,11 +97,12 @@ private:
         return exit_code_;
     }
 
-    void spawn() {
+    // Starts one worker; false (logged) if the system refused a pipe or a fork.
+    bool spawn() {
         int pipe_fds[2];
         if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
             spdlog::error("cannot start a worker: pipe: {}", std::strerror(errno));
-            return;
+            return false;
         }
         spdlog::default_logger()->flush();
         const pid_t master_pid = ::getpid();
@@ -101,7 +111,7 @@ private:
             spdlog::error("cannot start a worker: fork: {}", std::strerror(errno));
             ::close(pipe_fds[0]);
             ::close(pipe_fds[1]);
-            return;
+            return false;
         }
         if (pid == 0) {
             // The child: forget the master, become a plain daemon. Its stop
@@ -110,16 +120,20 @@ private:
             ::close(pipe_fds[0]);
             for (const worker& w : workers_)
                 if (w.ready_fd >= 0) ::close(w.ready_fd);
-            // A master killed outright (SIGKILL) must not leave workers
-            // holding the port: they drain as if told to stop. The parent
-            // check covers a master that died before the request was made.
-            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (::getppid() != master_pid) ::raise(SIGTERM);
+            // Its own process group: a Ctrl-C (or any signal to the master's
+            // group) reaches the master alone, which drains the workers with
+            // one SIGTERM each; two would make a worker stop at once.
+            ::setpgid(0, 0);
+            master_pid_ = master_pid;
+            die_with_master();
             int code = 1;
             try {
                 code = serve_(pipe_fds[1]);
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "fcgid: error: %s\n", e.what());
+            } catch (...) {
+                // Never unwind into the master's frames from a child.
+                std::fprintf(stderr, "fcgid: error: a worker failed to start\n");
             }
             spdlog::default_logger()->flush();
             // No destructors: they belong to the master's copy of the world.
@@ -127,6 +141,14 @@ private:
         }
         ::close(pipe_fds[1]);
         workers_.push_back(worker{pid, pipe_fds[0], false, false, clock::now()});
+        return true;
+    }
+
+    // Starts a worker, or schedules another try after the backoff.
+    void spawn_or_retry() {
+        if (spawn()) return;
+        backoff_ = std::min(backoff_ * 2, max_backoff);
+        respawn_at_.push_back(clock::now() + backoff_);
     }
 
     // Blocks until `w` reports ready, or exits, or the start timeout passes.
@@ -168,7 +190,7 @@ private:
             if (!replace) continue;
             if (clean) {
                 // Recycled by a limit: replace it at once, nothing went wrong.
-                spawn();
+                spawn_or_retry();
                 continue;
             }
             backoff_ = lived >= stable_after ? first_backoff : std::min(backoff_ * 2, max_backoff);
@@ -187,7 +209,7 @@ private:
                                         [now](clock::time_point t) { return t <= now; });
         const auto count = std::distance(due, respawn_at_.end());
         respawn_at_.erase(due, respawn_at_.end());
-        for (long i = 0; i < count; ++i) spawn();
+        for (long i = 0; i < count; ++i) spawn_or_retry();
     }
 
     timespec time_to_next_respawn() const {
@@ -223,7 +245,10 @@ private:
             if (!w.retiring) old.push_back(w.pid);
         spdlog::info("SIGHUP: rolling restart of {} workers", old.size());
         for (const pid_t old_pid : old) {
-            spawn();
+            if (!spawn()) {
+                spdlog::error("rolling restart stopped; the running workers keep serving");
+                return;
+            }
             worker& fresh = workers_.back();
             if (!wait_ready(fresh)) {
                 spdlog::error("rolling restart stopped: a new worker failed to start; "
@@ -277,6 +302,15 @@ private:
 };
 
 }  // namespace
+
+void die_with_master() noexcept {
+    if (master_pid_ == 0) return;
+    // A master killed outright (SIGKILL) must not leave workers holding the
+    // port: they drain as if told to stop. The parent check covers a master
+    // that died before the request was made.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != master_pid_) ::raise(SIGTERM);
+}
 
 void unblock_worker_signals() noexcept {
     sigset_t signals;

@@ -37,6 +37,11 @@ struct prefork_options {
 // `ready_fd` once listening. Returns the child's exit code.
 using worker_main = std::function<int(int ready_fd)>;
 
+// In a worker: asks for SIGTERM when the master dies (and raises it if the
+// master is already gone). Called at fork and again after dropping
+// privileges, because changing the user id clears that request.
+void die_with_master() noexcept;
+
 // A forked worker starts with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked, so
 // a signal sent before it has its handlers waits instead of killing it. The
 // worker calls this once its handlers are installed.

@@ -24,6 +24,8 @@ void check(int rc, const char* what) {
 void drop_privileges(const std::string& user, const std::string& group) {
     if (user.empty() && group.empty()) return;
     if (::geteuid() != 0) fail("--user and --group need fcgid to be started as root");
+    // A group alone would leave the user id 0, and plugin code running as root.
+    if (user.empty()) fail("--group needs --user: without it, fcgid would still run as root");
 
     // Startup, single-threaded: the non-reentrant lookups are fine here.
     const passwd* account = nullptr;

@@ -179,9 +179,8 @@ typedef struct fcgid_host_api {
        EXACTLY ONE of response_finish, response_fail or response_release ends
        the plugin's hold on a response. It may come from any thread, from
        inside the abort callback, and even from a plugin thread before handle()
-       has returned FCGID_DEFERRED. After it, the handle may already be freed:
-       a second one is undefined behaviour (on the loop thread the host can
-       still catch it and returns FCGID_ESTATE, but do not rely on that). */
+       has returned FCGID_DEFERRED. After it, the handle may already be freed
+       or reused for another request: using it again is undefined behaviour. */
 
     /* Sets the HTTP status (100..999, default 200). Only before the first
        body byte was written, else FCGID_ESTATE. */
@@ -290,9 +289,13 @@ typedef struct fcgid_plugin {
     int (*handle)(void* state, fcgid_request* request, fcgid_response* response);
 
     /* Called once, on the loop thread, after the last request was handled or
-       abandoned (a drain that timed out). Responses still deferred at this
-       point were already aborted by the host (abort callbacks ran); their
-       handles stay valid only until shutdown() returns. The plugin stops and joins its
+       abandoned (a drain that timed out), or, after a SIGHUP reload, once no
+       request is held by this (old) instance any more; its library stays
+       loaded, so tasks it queued with call_on_loop still find their code,
+       but they run after shutdown() and must not touch freed state.
+       Responses still deferred at this point were already aborted by the
+       host (abort callbacks ran); their handles stay valid only until
+       shutdown() returns. The plugin stops and joins its
        threads here and frees *state. No host function may be called after it
        returns. May be NULL. */
     void (*shutdown)(void* state);
