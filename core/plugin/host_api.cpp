@@ -1,6 +1,7 @@
 #include "plugin/host_api.hpp"
 
 #include <atomic>
+#include <deque>
 #include <new>
 #include <string_view>
 #include <thread>
@@ -19,9 +20,11 @@ using net::request;
 boost::asio::io_context* loop_io = nullptr;
 std::thread::id loop_thread;
 // The name in front of plugin log lines. Read from any thread, replaced on
-// the loop by a reload: each name is an immutable string that is never freed
-// (one per load), published through an atomic pointer.
-std::atomic<const std::string*> plugin_name{new std::string("plugin")};
+// the loop by a reload: each name is an immutable string kept for the life
+// of the process (one per load; a deque never moves its elements),
+// published through an atomic pointer.
+std::deque<std::string> plugin_names{"plugin"};
+std::atomic<const std::string*> plugin_name{&plugin_names.front()};
 
 bool on_loop_thread() noexcept { return std::this_thread::get_id() == loop_thread; }
 
@@ -245,7 +248,7 @@ void bind_loop(boost::asio::io_context& io) {
 boost::asio::io_context& loop() noexcept { return *loop_io; }
 
 void set_plugin_name(const std::string& name) {
-    if (name != *plugin_name.load()) plugin_name.store(new std::string(name));
+    if (name != *plugin_name.load()) plugin_name.store(&plugin_names.emplace_back(name));
 }
 
 }  // namespace fcgid::plugin
