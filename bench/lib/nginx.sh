@@ -40,15 +40,28 @@ write_nginx_conf() {
 }
 
 start_nginx() {
-    NGINX_PORT="$(next_port)"
-    write_nginx_conf "$1"
-    rm -f "$WORK/nginx.pid" "$WORK/access.log"
-    "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" \
-        </dev/null >>"$WORK/logs/nginx.out" 2>&1 &
-    NGINX_PID=$!
-    STARTED_PIDS+=("$NGINX_PID")
-    wait_listening "127.0.0.1:$NGINX_PORT" "$NGINX_PID" ||
-        die "nginx did not start on port $NGINX_PORT: $(tail -n 3 "$WORK/nginx-error.log" 2>/dev/null)"
+    # A port found free can be taken by another test before nginx binds it:
+    # on "Address already in use", try again with another port.
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        NGINX_PORT="$(next_port)"
+        write_nginx_conf "$1"
+        rm -f "$WORK/nginx.pid" "$WORK/access.log" "$WORK/nginx-error.log"
+        "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" \
+            </dev/null >>"$WORK/logs/nginx.out" 2>&1 &
+        NGINX_PID=$!
+        STARTED_PIDS+=("$NGINX_PID")
+        # (Someone else listening on the port would also answer a connect:
+        # nginx's own bind error is what tells the two apart.)
+        if wait_listening "127.0.0.1:$NGINX_PORT" "$NGINX_PID" && sleep 0.2 &&
+            ! grep -q "Address already in use" "$WORK/nginx-error.log" 2>/dev/null; then
+            return 0
+        fi
+        grep -q "Address already in use" "$WORK/nginx-error.log" 2>/dev/null || break
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+    done
+    die "nginx did not start on port $NGINX_PORT: $(tail -n 3 "$WORK/nginx-error.log" 2>/dev/null)"
 }
 
 stop_nginx() {
