@@ -319,8 +319,9 @@ int serve(const config::server_config& config, serve_role role) {
     const std::string where = listener.description;
     // The server installs the signal handlers: build it before announcing the
     // address, so a SIGTERM sent on seeing the line already drains.
-    net::server server(io, config.limits, config.plugin, plugin, std::move(listener),
-                       std::move(allowed));
+    std::optional<net::server> running;
+    net::server& server = running.emplace(io, config.limits, config.plugin, plugin,
+                                          std::move(listener), std::move(allowed));
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
@@ -333,6 +334,11 @@ int serve(const config::server_config& config, serve_role role) {
     }
     const int exit_code = server.run();
     server.shutdown_plugins();
+    // The drain is over: a stop signal from here on (a process manager
+    // repeating itself) must not turn a clean exit into a death by signal.
+    // Destroying the server restores the default action, so ignore after.
+    running.reset();
+    for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) std::signal(signal_number, SIG_IGN);
     return exit_code;
 }
 

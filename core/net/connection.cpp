@@ -401,9 +401,18 @@ bool connection::idle() const noexcept {
 
 void connection::close_if_done() {
     if (closed_ || processing_ || !idle()) return;
+    if (close_when_idle_) {
+        close();
+        return;
+    }
     // A draining connection that never carried a request was opened for one
     // that may be on its way: it gets a short grace (check_timeouts) first.
-    if (close_when_idle_ || (draining_ && requests_seen_ > 0)) close();
+    // One with input waiting (a partial record, or bytes not read yet) has
+    // a request on its way for sure: serve it first.
+    if (!draining_ || requests_seen_ == 0 || in_end_ > in_begin_) return;
+    boost::system::error_code ec;
+    if (socket_.available(ec) > 0 && !ec) return;
+    close();
 }
 
 void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
