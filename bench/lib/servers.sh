@@ -53,7 +53,20 @@ wait_listening() {
     return 1
 }
 
+# A port found free can be taken by a parallel test before the server binds
+# it: when the server says so, try again on another port.
 start_server() {
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        start_server_once "$@" && return 0
+        grep -qi "address already in use" "$WORK/logs/$1-$2.log" 2>/dev/null ||
+            die "$1 ($2) did not start listening on $SERVER_ADDR (log: $WORK/logs/$1-$2.log)"
+        kill "${SERVER_PIDS[@]}" 2>/dev/null || true
+    done
+    die "$1 ($2): no free port after 5 tries"
+}
+
+start_server_once() {
     local name="$1" transport="$2" listen log="$WORK/logs/$1-$2.log"
     if [[ "$transport" == unix ]]; then
         listen="unix:$WORK/run/$name.sock"
@@ -86,8 +99,7 @@ start_server() {
     esac
     SERVER_PIDS=("$!")
     STARTED_PIDS+=("$!")
-    wait_listening "$listen" "${SERVER_PIDS[0]}" ||
-        die "$name ($transport) did not start listening on $listen (log: $log)"
+    wait_listening "$listen" "${SERVER_PIDS[0]}" || return 1
     # One request answered with 200 before anything is measured.
     "$FCGI_BENCH" "$listen" -c 1 -n 1 --max-time 10 --strict \
         -p "SCRIPT_FILENAME=$WORK/peers/hello.php" >"$WORK/logs/$name-$transport.probe" 2>&1 ||
