@@ -44,7 +44,8 @@ start_nginx() {
     # on "Address already in use", try again with another port.
     local attempt
     for attempt in 1 2 3 4 5; do
-        NGINX_PORT="$(next_port)"
+        next_port
+        NGINX_PORT=$PORT
         write_nginx_conf "$1"
         rm -f "$WORK/nginx.pid" "$WORK/access.log" "$WORK/nginx-error.log"
         "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" \

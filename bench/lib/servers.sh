@@ -21,20 +21,36 @@ SERVER_ENV=()
 SERVER_WRAPPER=()
 SERVER_ARGS=()
 STARTED_PIDS=()  # every pid this script started, for the EXIT trap
-next_port_value=$((20000 + RANDOM % 20000))
+next_port_value=$((20000 + RANDOM % 12000))
 
-# A TCP port nothing listens on right now.
+# next_port: sets PORT to a TCP port no socket uses right now, in any state,
+# below the kernel's ephemeral range (32768 and up on Debian), so that no
+# outgoing connection of another process can hold it. It sets a variable
+# rather than printing: in a $(...) subshell the advance of next_port_value
+# would be lost and every retry would get the same port again.
 next_port() {
-    local port
+    local port ephemeral_low
+    read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+    ((ephemeral_low > 21000)) || ephemeral_low=32768  # a machine tuned otherwise: best effort
     while :; do
         port=$next_port_value
         next_port_value=$((next_port_value + 1))
-        ((next_port_value < 60000)) || next_port_value=20000
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
+        ((next_port_value < ephemeral_low)) || next_port_value=20000
+        if ! port_in_use "$port"; then
+            PORT=$port
             return 0
         fi
     done
+}
+
+# port_in_use PORT: some TCP socket on this machine has PORT as its local port.
+port_in_use() {
+    local hex tables=()
+    hex="$(printf ':%04X' "$1")"
+    [[ -r /proc/net/tcp ]] && tables+=(/proc/net/tcp)
+    [[ -r /proc/net/tcp6 ]] && tables+=(/proc/net/tcp6)
+    ((${#tables[@]})) || return 1
+    awk -v p="$hex" 'FNR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' "${tables[@]}"
 }
 
 # wait_listening ADDR PID: up to 30 s (valgrind starts slowly) for a TCP port to accept or a unix
@@ -56,14 +72,17 @@ wait_listening() {
 # A port found free can be taken by a parallel test before the server binds
 # it: when the server says so, try again on another port.
 start_server() {
-    local attempt
+    local attempt log="$WORK/logs/$1-$2.log" log_size
     for attempt in 1 2 3 4 5; do
+        log_size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
         start_server_once "$@" && return 0
-        grep -qi "address already in use" "$WORK/logs/$1-$2.log" 2>/dev/null ||
-            die "$1 ($2) did not start listening on $SERVER_ADDR (log: $WORK/logs/$1-$2.log)"
+        # Only what this attempt wrote: the log is shared by every run.
+        tail -c +$((log_size + 1)) "$log" 2>/dev/null | grep -qi "address already in use" ||
+            die "$1 ($2) did not start listening on $SERVER_ADDR: $(tail -c +$((log_size + 1)) "$log" 2>/dev/null | tail -n 3 | tr '\n' ' ')(log: $log)"
+        say "$1 ($2): $SERVER_ADDR was taken; trying another port"
         kill "${SERVER_PIDS[@]}" 2>/dev/null || true
     done
-    die "$1 ($2): no free port after 5 tries"
+    die "$1 ($2): no free port after 5 tries; last: $(tail -n 2 "$log" | tr '\n' ' ')"
 }
 
 start_server_once() {
@@ -72,7 +91,8 @@ start_server_once() {
         listen="unix:$WORK/run/$name.sock"
         rm -f "${listen#unix:}"
     else
-        listen="127.0.0.1:$(next_port)"
+        next_port
+        listen="127.0.0.1:$PORT"
     fi
     SERVER_ADDR="$listen"
     SERVER_PIDS=()
