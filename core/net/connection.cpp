@@ -35,9 +35,10 @@ constexpr std::size_t max_spare_requests = 4;
 
 }  // namespace
 
-connection::connection(server& owner, socket_type socket)
-    : server_(owner), socket_(std::move(socket)), peer_(endpoint_text(socket_)),
-      in_(initial_input_size), last_read_(std::chrono::steady_clock::now()), last_write_(last_read_) {}
+connection::connection(server& owner, socket_type socket, const socket_type::endpoint_type& peer)
+    : server_(owner), socket_(std::move(socket)), peer_{peer},
+      in_(std::make_unique_for_overwrite<char[]>(initial_input_size)), in_size_(initial_input_size),
+      last_read_(std::chrono::steady_clock::now()), last_write_(last_read_) {}
 
 connection::~connection() = default;
 
@@ -50,19 +51,23 @@ void connection::start() {
 
 void connection::do_read() {
     if (closed_) return;
-    if (in_end_ == in_.size()) {
+    if (in_end_ == in_size_) {
         // The buffer is full of one unfinished record: make room at the front
         // first, and grow only if the record is really that large.
         if (in_begin_ > 0) {
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
             in_end_ -= in_begin_;
             in_begin_ = 0;
         } else {
-            in_.resize(std::min(in_.size() * 2, fcgi::max_record_size));
+            const std::size_t bigger_size = std::min(in_size_ * 2, fcgi::max_record_size);
+            auto bigger = std::make_unique_for_overwrite<char[]>(bigger_size);
+            std::memcpy(bigger.get(), in_.get(), in_end_);
+            in_ = std::move(bigger);
+            in_size_ = bigger_size;
         }
     }
     socket_.async_read_some(
-        asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        asio::buffer(in_.get() + in_end_, in_size_ - in_end_),
         with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
                                                               std::size_t bytes) {
             self->on_read(ec, bytes);
@@ -89,6 +94,10 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
     if (in_begin_ != consumed_before) partial_since_ = last_read_;
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     close_if_done();
+    // Every request is answered and one of them ended without KEEP_CONN:
+    // the connection closes once the answer is written and the web server
+    // sends nothing more. Reading again would only cost a call to find its EOF.
+    if (close_when_idle_ && requests_.empty()) return;
     do_read();
 }
 
@@ -117,7 +126,7 @@ bool connection::process_input() {
     while (!closed_) {
         fcgi::record_view record;
         std::error_code ec;
-        const std::string_view input(in_.data() + in_begin_, in_end_ - in_begin_);
+        const std::string_view input(in_.get() + in_begin_, in_end_ - in_begin_);
         const std::size_t used = fcgi::decode_record(input, record, ec);
         if (ec == fcgi::errc::need_more) break;
         if (!ec) ec = handle_record(record);
@@ -469,6 +478,8 @@ void connection::close() {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ignored;
+    // shutdown() first: the web server sees the end even if a process the
+    // plugin forked still holds a copy of the descriptor.
     socket_.shutdown(socket_type::shutdown_both, ignored);
     socket_.close(ignored);
     // Whatever is still in flight can no longer be answered: tell the plugin.

@@ -19,6 +19,7 @@
 
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
+#include "net/endpoint_text.hpp"
 #include "net/handler_memory.hpp"
 
 namespace fcgid::net {
@@ -30,7 +31,8 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
     using socket_type = boost::asio::generic::stream_protocol::socket;
 
-    connection(server& owner, socket_type socket);
+    // `peer` is the address accept() returned, named in log lines.
+    connection(server& owner, socket_type socket, const socket_type::endpoint_type& peer);
     ~connection();
 
     void start();
@@ -91,10 +93,13 @@ private:
     handler_memory read_memory_;
     handler_memory write_memory_;
     socket_type socket_;
-    std::string peer_;  // for log lines
+    endpoint_name peer_;  // for log lines
 
     // Input: bytes [in_begin_, in_end_) of in_ are received but not consumed.
-    std::vector<char> in_;
+    // Not a std::vector: that would zero-fill the whole buffer for every
+    // connection, touching pages a typical request never reaches.
+    std::unique_ptr<char[]> in_;
+    std::size_t in_size_;
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
 

@@ -6,6 +6,9 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
 
 namespace fcgid::net {
 
@@ -16,21 +19,21 @@ std::string endpoint_text(const boost::asio::generic::stream_protocol::endpoint&
         case AF_INET: {
             const auto* in = reinterpret_cast<const sockaddr_in*>(address);
             inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-            return std::string(text) + ":" + std::to_string(ntohs(in->sin_port));
+            return fmt::format("{}:{}", text, ntohs(in->sin_port));
         }
         case AF_INET6: {
             const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
             inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-            return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
+            return fmt::format("[{}]:{}", text, ntohs(in6->sin6_port));
         }
         case AF_UNIX: {
             const auto* un = reinterpret_cast<const sockaddr_un*>(address);
             const std::size_t max = endpoint.size() > offsetof(sockaddr_un, sun_path)
                                         ? endpoint.size() - offsetof(sockaddr_un, sun_path)
                                         : 0;
-            return "unix:" + std::string(un->sun_path, strnlen(un->sun_path, max));
+            return fmt::format("unix:{}", std::string_view(un->sun_path, strnlen(un->sun_path, max)));
         }
-        default: return "address family " + std::to_string(address->sa_family);
+        default: return fmt::format("address family {}", address->sa_family);
     }
 }
 

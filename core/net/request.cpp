@@ -1,6 +1,8 @@
 #include "net/request.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -41,6 +43,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 // are freed rather than held by an idle connection.
 constexpr std::size_t kept_capacity = 16 * 1024;
 
+// Room for this many params is reserved at once: nginx's fastcgi_params and
+// Apache's mod_proxy_fcgi send 20 to 30, so one allocation holds them all.
+constexpr std::size_t typical_param_count = 32;
+
 void clear_keeping_small(std::string& s) noexcept {
     if (s.capacity() > kept_capacity) std::string().swap(s);
     else s.clear();
@@ -55,8 +61,7 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
     connection_ = owner_;
     id_ = id;
     keep_conn_ = keep_conn;
-    clear_keeping_small(params_raw_);
-    clear_keeping_small(params_store_);
+    clear_keeping_small(params_text_);
     params_.clear();
     clear_keeping_small(body_);
     params_done_ = body_done_ = dispatched_ = false;
@@ -77,36 +82,45 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
 // ---- Input ------------------------------------------------------------------
 
 bool request::append_params(std::string_view data, std::uint64_t limit) {
-    if (params_raw_.size() + data.size() > limit) return false;
-    params_raw_.append(data);
+    if (params_text_.size() + data.size() > limit) return false;
+    params_text_.append(data);
     received_ += data.size();
     return true;
 }
 
 std::error_code request::end_params(std::size_t max_count) {
     params_done_ = true;
-    // Each pair's two NULs replace at least two length bytes, so the store
-    // is never larger than the raw stream: one reservation is enough.
-    params_store_.reserve(params_raw_.size());
-    fcgi::name_value_reader reader(params_raw_);
+    params_.reserve(std::min(max_count, typical_param_count));
+    // The stream is rewritten in place into name\0value\0... : each pair's
+    // two NULs take no more room than its two (or more) length bytes, so the
+    // write position never passes the bytes the reader has yet to read, and
+    // no second buffer is needed. memmove: source and target may overlap.
+    char* const text = params_text_.data();
+    std::size_t written = 0;
+    fcgi::name_value_reader reader(params_text_);
     std::string_view name;
     std::string_view value;
     std::error_code ec;
+    const auto append = [&](std::string_view part) {
+        std::memmove(text + written, part.data(), part.size());
+        written += part.size();
+        text[written++] = '\0';
+    };
     while (reader.next(name, value, ec)) {
         if (params_.size() == max_count) {
             ec = fcgi::errc::too_many_params;
             break;
         }
         param_entry entry{};
-        entry.name_offset = static_cast<std::uint32_t>(params_store_.size());
+        entry.name_offset = static_cast<std::uint32_t>(written);
         entry.name_length = static_cast<std::uint32_t>(name.size());
-        params_store_.append(name).push_back('\0');
-        entry.value_offset = static_cast<std::uint32_t>(params_store_.size());
+        append(name);
+        entry.value_offset = static_cast<std::uint32_t>(written);
         entry.value_length = static_cast<std::uint32_t>(value.size());
-        params_store_.append(value).push_back('\0');
+        append(value);
         params_.push_back(entry);
     }
-    clear_keeping_small(params_raw_);
+    params_text_.resize(written);
     return ec;
 }
 
@@ -123,8 +137,8 @@ bool request::param_at(std::size_t index, std::string_view& name,
                        std::string_view& value) const noexcept {
     if (index >= params_.size()) return false;
     const param_entry& e = params_[index];
-    name = std::string_view(params_store_).substr(e.name_offset, e.name_length);
-    value = std::string_view(params_store_).substr(e.value_offset, e.value_length);
+    name = std::string_view(params_text_).substr(e.name_offset, e.name_length);
+    value = std::string_view(params_text_).substr(e.value_offset, e.value_length);
     return true;
 }
 
@@ -133,8 +147,8 @@ bool request::find_param(std::string_view name, std::string_view& value) const n
     // contiguous buffer, which beats building a hash map per request.
     for (const param_entry& e : params_) {
         if (e.name_length == name.size() &&
-            std::string_view(params_store_).substr(e.name_offset, e.name_length) == name) {
-            value = std::string_view(params_store_).substr(e.value_offset, e.value_length);
+            std::string_view(params_text_).substr(e.name_offset, e.name_length) == name) {
+            value = std::string_view(params_text_).substr(e.value_offset, e.value_length);
             return true;
         }
     }

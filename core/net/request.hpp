@@ -144,8 +144,9 @@ private:
     std::uint16_t id_;
     bool keep_conn_;
 
-    std::string params_raw_;    // the PARAMS stream as received
-    std::string params_store_;  // name\0value\0... so views are NUL-terminated
+    // The PARAMS stream as received; end_params() rewrites it in place into
+    // name\0value\0... so that the views handed out are NUL-terminated.
+    std::string params_text_;
     std::vector<param_entry> params_;
     std::string body_;
     bool params_done_ = false;

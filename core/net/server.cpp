@@ -67,8 +67,9 @@ void server::do_accept() {
         return;
     }
     accepting_ = true;
-    acceptor_.async_accept([this](const boost::system::error_code& ec,
-                                  asio::generic::stream_protocol::socket socket) {
+    // accept() itself fills in the peer's address: no getpeername() later.
+    acceptor_.async_accept(accepted_peer_, [this](const boost::system::error_code& ec,
+                                                  asio::generic::stream_protocol::socket socket) {
         accepting_ = false;
         on_accept(ec, std::move(socket));
     });
@@ -105,20 +106,16 @@ void server::on_accept(const boost::system::error_code& ec,
         spdlog::info("accepting connections again");
         accept_error_logged_ = false;
     }
-    boost::system::error_code peer_ec;
-    const auto peer = socket.remote_endpoint(peer_ec);
-    if (peer_ec || !allowed_.allows(peer.data())) {
-        // A peer gone before we could ask its address is no news; a refused one is.
-        if (!peer_ec)
-            spdlog::warn("refused connection from {}: not an allowed address (--allow, "
-                         "FCGI_WEB_SERVER_ADDRS)",
-                         endpoint_text(peer));
+    if (!allowed_.allows(accepted_peer_.data())) {
+        spdlog::warn("refused connection from {}: not an allowed address (--allow, "
+                     "FCGI_WEB_SERVER_ADDRS)",
+                     endpoint_text(accepted_peer_));
         boost::system::error_code ignored;
         socket.close(ignored);
         do_accept();
         return;
     }
-    auto c = std::make_shared<connection>(*this, std::move(socket));
+    auto c = std::make_shared<connection>(*this, std::move(socket), accepted_peer_);
     connections_.emplace(c.get(), c);
     c->start();
     // Accepted just as the drain began: the web server already chose this

@@ -83,6 +83,8 @@ private:
     // be waiting to run its code.
     std::vector<std::shared_ptr<plugin::plugin_host>> retired_plugins_;
     acceptor acceptor_;
+    // Where the pending accept writes the next peer's address.
+    boost::asio::generic::stream_protocol::endpoint accepted_peer_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer time_limit_timer_;
     boost::asio::steady_timer shutdown_timer_;

@@ -259,10 +259,17 @@ TEST(Limits, ShutdownTimeout1WithDelay10000RequestExitsWithinTwoSeconds) {
 TEST(Limits, RequestLimit2WithThreeMultiplexedRequestsServesAllThree) {
     auto d = daemon_process::start(echo_plugin(), {"--request-limit", "2"});
     auto conn = d->connect();
-    conn.send_request(1, "bytes=1");
-    conn.send_request(2, "bytes=2");
-    conn.send_request(3, "delay_ms=300&bytes=3");
-    // All three were in flight on an open connection when the limit was hit.
+    // All three are in flight on an open connection when the limit is hit:
+    // each is begun before any is complete, and the three STDIN ends that
+    // complete them go in one write.
+    conn.send_begin(1);
+    conn.send_params(1, cgi_params("GET", "bytes=1"));
+    conn.send_begin(2);
+    conn.send_params(2, cgi_params("GET", "bytes=2"));
+    conn.send_begin(3);
+    conn.send_params(3, cgi_params("GET", "delay_ms=300&bytes=3"));
+    conn.send_raw(encode_record(fcgi::stdin_, 1, "") + encode_record(fcgi::stdin_, 2, "") +
+                  encode_record(fcgi::stdin_, 3, ""));
     EXPECT_EQ(parse_cgi_response(conn.read_response(1).stdout_data).body, "a");
     EXPECT_EQ(parse_cgi_response(conn.read_response(2).stdout_data).body, "ab");
     EXPECT_EQ(parse_cgi_response(conn.read_response(3).stdout_data).body, "abc");

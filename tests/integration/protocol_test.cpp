@@ -236,6 +236,32 @@ TEST_F(Protocol, ParamsStreamSplitAtEveryOffsetAcrossTwoParamsRecords) {
     }
 }
 
+// Params are rewritten in place from the wire form into NUL-terminated
+// strings: pairs of every length form (1 and 4 bytes), empty names and
+// values, and more params than the first reservation holds all come back.
+TEST_F(Protocol, SeventyParamsOfMixedLengthFormsComeBackInOrder) {
+    auto conn = daemon_->connect();
+    name_value_list params = cgi_params("GET", "params=1");
+    params.emplace_back("", "");
+    params.emplace_back("EMPTY_VALUE", "");
+    params.emplace_back("", "empty name");
+    for (int i = 0; params.size() < 70; ++i) {
+        const std::size_t name_length = i % 3 == 0 ? 200 : 5;
+        const std::size_t value_length = i % 2 == 0 ? 128 : 1;
+        params.emplace_back("P" + std::to_string(i) + std::string(name_length, 'n'),
+                            std::string(value_length, static_cast<char>('a' + i % 26)));
+    }
+    std::string expected;
+    for (const auto& [name, value] : params) expected += name + "=" + value + "\n";
+    for (int round = 0; round < 2; ++round) {  // the second one on a recycled request
+        conn.send_begin(1);
+        conn.send_params(1, params);
+        conn.send_stdin(1, "");
+        response r = conn.read_response(1);
+        ASSERT_EQ(parse_cgi_response(r.stdout_data).body, expected) << "round " << round;
+    }
+}
+
 TEST_F(Protocol, ParamValueOf100000BytesSpansTwoParamsRecords) {
     auto conn = daemon_->connect();
     name_value_list params = cgi_params("GET", "params=1");
