@@ -132,6 +132,18 @@ for transport in tcp unix; do
     done
 done
 for server in "${SERVER_LIST[@]}"; do measure_direct direct-keep "$server" --keep-conn on; done
+# How --workers scales: the same run with two worker processes; then both
+# again with a handler that works ~100 µs per request (bench/plugins/busy.c).
+# hello costs so little that one worker keeps up with the load generator
+# here, which shares the machine's two cores: a second worker can only help
+# where the handler is what limits throughput.
+if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then
+    measure_direct direct-keep fcgid-w2 --keep-conn on
+    SERVER_PLUGIN="$BUSY_PLUGIN"
+    measure_direct direct-busy fcgid --keep-conn on
+    measure_direct direct-busy fcgid-w2 --keep-conn on
+    SERVER_PLUGIN=""
+fi
 for server in "${SERVER_LIST[@]}"; do measure_direct direct-close "$server" --keep-conn off; done
 # Only the servers that say FCGI_MPXS_CONNS=1: libfcgi and PHP-FPM say 0.
 for server in "${SERVER_LIST[@]}"; do

@@ -18,6 +18,7 @@ scenario_label() {
         direct-keep) echo "direct (fcgi-bench), KEEP_CONN on" ;;
         direct-close) echo "direct (fcgi-bench), KEEP_CONN off: a connection per request" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
+        direct-busy) echo "direct (fcgi-bench), KEEP_CONN on, busy plugin (~100 µs of CPU per request)" ;;
         ceiling) echo "ceiling: nginx \`return 200\`" ;;
     esac
 }
@@ -88,7 +89,7 @@ measure_direct() {
     rc=0
     # fcgid must serve every connection and leave nothing unanswered.
     local strict=() ticks
-    [[ "$server" == fcgid ]] && strict=(--strict)
+    [[ "$server" == fcgid* ]] && strict=(--strict)
     ticks="$(server_cpu_ticks)"
     "$FCGI_BENCH" "${common[@]}" -d "$DURATION" --get-values "${strict[@]}" "$@" >"$out" 2>&1 || rc=$?
     ticks=$(($(server_cpu_ticks) - ticks))
@@ -106,7 +107,7 @@ measure_direct() {
     note+=", FCGI_MPXS_CONNS=$(field mpxs_conns "$out")"
     record "$scenario" "$server" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" \
         "$rss" "$errors" "$note" "$served" "$conns" "$(cpu_per_request "$ticks" "$(field answered "$out")")"
-    if [[ "$server" == fcgid ]] && ((rc != 0)); then
+    if [[ "$server" == fcgid* ]] && ((rc != 0)); then
         fcgid_failed "$scenario: $(grep -E '^(requests|  error|connections)' "$out" | tr '\n' ' ')"
     fi
 }

@@ -101,6 +101,10 @@ prepare_binaries() {
     "${CC:-cc}" -O2 -shared -fPIC -fvisibility=hidden -o "$ALLOC_COUNT_SO" \
         "$BENCH_DIR/alloc_count/alloc_count.c" >"$WORK/logs/build-alloc-count.log" 2>&1 ||
         die "building bench/alloc_count failed (see $WORK/logs/build-alloc-count.log)"
+    BUSY_PLUGIN="$WORK/peers/busy.so"
+    "${CC:-cc}" -O2 -shared -fPIC -fvisibility=hidden -I "$REPO_DIR/include" -o "$BUSY_PLUGIN" \
+        "$BENCH_DIR/plugins/busy.c" >"$WORK/logs/build-busy.log" 2>&1 ||
+        die "building bench/plugins/busy.c failed (see $WORK/logs/build-busy.log)"
     NGINX_BIN="${NGINX_BIN:-$(find_tool nginx)}"
     WRK_BIN="${WRK_BIN:-$(find_tool wrk)}"
     [[ -n "$NGINX_BIN" ]] || die "nginx not found: scripts/dev.sh installs nginx-light"

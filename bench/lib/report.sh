@@ -54,6 +54,11 @@ render_targets() {
             r = ratio(s)
             printf "- %s: fcgid %.2f× libfcgi (target ≥ %s×): %s%s\n", label, r, factor, verdict(r >= factor), starved(s, "libfcgi")
         }
+        function workers(s, label,    r) {
+            if (!have(s, "fcgid") || !have(s, "fcgid-w2") || rps(s, "fcgid") <= 0) return
+            r = rps(s, "fcgid-w2") / rps(s, "fcgid")
+            printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (target ≥ 1.7×): %s\n", label, r, verdict(r >= 1.7)
+        }
         # ", while libfcgi served 1 of 32 connections" when it did not serve them all.
         function starved(s, srv) {
             if (val[s, srv, 10] == "" || val[s, srv, 10] + 0 >= val[s, srv, 11] + 0) return ""
@@ -61,7 +66,7 @@ render_targets() {
         }
         {
             for (i = 1; i <= NF; i++) val[$1, $3, i] = $i
-            if ($3 == "fcgid" && $7 > max_rss) max_rss = $7
+            if ($3 == "fcgid" && $1 != "direct-busy" && $7 > max_rss) max_rss = $7
         }
         END {
             for (t = 1; t <= 2; t++) {
@@ -88,6 +93,8 @@ render_targets() {
             } else {
                 printf "- direct, multiplexed: not measured against libfcgi\n"
             }
+            workers("direct-keep", "hello")
+            workers("direct-busy", "busy plugin")
             while ((getline line < alloc_file) > 0) {
                 split(line, a, "\t")
                 if (a[1] ~ /^KEEP_CONN on, 1 /)

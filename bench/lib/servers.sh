@@ -3,7 +3,8 @@
 # that each run's peak RSS is its own. Sourced by run.sh, which sets WORK,
 # PEERS_BIN (built peers), FCGID_BIN, FCGID_PLUGIN_DIR and FCGI_BENCH.
 #
-#   start_server NAME tcp|unix   NAME: fcgid libfcgi go php
+#   start_server NAME tcp|unix   NAME: fcgid libfcgi go php, or fcgid-w2
+#                                (fcgid --workers 2)
 #       sets SERVER_ADDR (fcgi-bench's form: 127.0.0.1:PORT or unix:PATH,
 #       which is nginx's form too) and SERVER_PIDS; fails if the server does
 #       not answer one request with 200 within 10 s
@@ -20,6 +21,7 @@ SERVER_PIDS=()
 SERVER_ENV=()
 SERVER_WRAPPER=()
 SERVER_ARGS=()
+SERVER_PLUGIN=""  # fcgid's plugin when not hello.so (the busy one)
 STARTED_PIDS=()  # every pid this script started, for the EXIT trap
 next_port_value=$((20000 + RANDOM % 12000))
 
@@ -97,11 +99,12 @@ start_server_once() {
     SERVER_ADDR="$listen"
     SERVER_PIDS=()
     case "$name" in
-        fcgid)
-            local where=(--host 127.0.0.1 --port "${listen##*:}")
+        fcgid | fcgid-w2)
+            local where=(--host 127.0.0.1 --port "${listen##*:}") workers=()
             [[ "$transport" == unix ]] && where=(--socket "${listen#unix:}")
+            [[ "$name" == fcgid-w2 ]] && workers=(--workers 2)
             env "${SERVER_ENV[@]}" "${SERVER_WRAPPER[@]}" "$FCGID_BIN" run \
-                --plugin "$FCGID_PLUGIN_DIR/hello.so" "${where[@]}" -q "${SERVER_ARGS[@]}" >>"$log" 2>&1 &
+                --plugin "${SERVER_PLUGIN:-$FCGID_PLUGIN_DIR/hello.so}" "${where[@]}" "${workers[@]}" -q "${SERVER_ARGS[@]}" >>"$log" 2>&1 &
             ;;
         libfcgi)
             "$PEERS_BIN/libfcgi_hello" "${listen#unix:}" >>"$log" 2>&1 &
