@@ -36,7 +36,7 @@ set(CPACK_DEBIAN_FILE_NAME "DEB-DEFAULT")
 set(CPACK_DEBIAN_PACKAGE_SECTION "httpd")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 # Depends: computed by dpkg-shlibdeps (dpkg-dev) from the binary and plugins,
-# e.g. libc6, libstdc++6, libspdlog1.10, libfmt9.
+# e.g. libc6, libgcc-s1, libstdc++6 (echo.so; fcgid links libstdc++, spdlog, fmt in).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx | apache2 | lighttpd | caddy | h2o, supervisor")
 set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")

@@ -30,10 +30,16 @@ TEST_P(FailingPlugin, EveryRequestGets500AndTheDaemonKeepsServing) {
         // fcgid::guard logs the exception's text (tests/plugins/README.md).
         EXPECT_NE(d->log().find("handler exploded"), std::string::npos) << d->log();
     }
+    if (GetParam() == "unguarded_throw") {
+        // No guard: fcgid's own catch (...) around handle() names the plugin.
+        EXPECT_NE(d->log().find("[unguarded_throw] handler threw an exception across the plugin ABI"),
+                  std::string::npos)
+            << d->log();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(BrokenPlugins, FailingPlugin,
-                         ::testing::Values("failing_handler", "throwing_handler"),
+                         ::testing::Values("failing_handler", "throwing_handler", "unguarded_throw"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -80,10 +80,10 @@ else
     not_ok "the package lacks:$missing"
 fi
 depends="$(dpkg-deb --field "$deb" Depends)"
-if [[ "$depends" == *libc6* && "$depends" == *libspdlog* ]]; then
+if [[ "$depends" == *libc6* && "$depends" == *libstdc++6* ]]; then
     ok "Depends: $depends"
 else
-    not_ok "Depends is '$depends', expected libc6, libspdlog... (dpkg-shlibdeps)"
+    not_ok "Depends is '$depends', expected libc6, libstdc++6 (for C++ plugins)... (dpkg-shlibdeps)"
 fi
 
 # ---- Install -----------------------------------------------------------------
