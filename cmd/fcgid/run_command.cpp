@@ -17,6 +17,7 @@
 #include "net/address_filter.hpp"
 #include "net/listener.hpp"
 #include "net/server.hpp"
+#include "net/worker_loads.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/pid_file.hpp"
@@ -302,6 +303,7 @@ struct bound_socket {
 struct serve_role {
     bool worker = false;
     int ready_fd = -1;
+    net::worker_loads* loads = nullptr;  // shared with the other workers
 };
 
 // Binds (or adopts) the socket, loads the plugin and serves until drained.
@@ -325,6 +327,7 @@ int serve(const config::server_config& config, serve_role role) {
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
+    if (role.loads != nullptr && role.loads->join()) server.share_connections(*role.loads);
     if (role.worker) {
         service::unblock_worker_signals();  // the server's handlers are in place
         (void)::write(role.ready_fd, "1", 1);
@@ -358,7 +361,10 @@ int serve_with_workers(const run_options& options) {
     worker_config.process.workers = 0;
     worker_config.process.pid_file.clear();  // the master's; user and group stay, for the worker
 
+    // Where the workers tell each other how many connections they hold.
+    const std::unique_ptr<net::worker_loads> loads = net::worker_loads::create();
     service::prefork_options prefork;
+    prefork.on_worker_exit = [&loads](pid_t pid) { loads->forget(pid); };
     prefork.workers = static_cast<int>(config.process.workers);
     prefork.listen_fd = worker_config.listen.fd;
     prefork.stop_timeout = config.limits.shutdown_timeout + std::chrono::seconds(5);
@@ -366,7 +372,7 @@ int serve_with_workers(const run_options& options) {
         // Only the master speaks to systemd, and each worker's lines say whose they are.
         ::unsetenv("NOTIFY_SOCKET");
         spdlog::default_logger()->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [worker %P] %v");
-        return serve(worker_config, serve_role{true, ready_fd});
+        return serve(worker_config, serve_role{true, ready_fd, loads.get()});
     });
 }
 

@@ -9,6 +9,7 @@
 #include "config/byte_size.hpp"
 #include "net/connection.hpp"
 #include "net/endpoint_text.hpp"
+#include "net/worker_loads.hpp"
 #include "net/request.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
@@ -22,6 +23,11 @@ namespace asio = boost::asio;
 // After EMFILE/ENFILE, wait this long before accepting again instead of
 // spinning on an error that will not go away by itself.
 constexpr std::chrono::milliseconds accept_backoff{100};
+
+// How long a worker ahead of the least loaded one holds back an accept: time
+// enough for an idle worker to wake and take the connection, short enough
+// that nobody notices when that worker is busy and this one takes it after all.
+constexpr std::chrono::milliseconds balance_delay{1};
 
 const char* signal_name(int signal_number) {
     switch (signal_number) {
@@ -66,6 +72,18 @@ void server::do_accept() {
                      limits_.max_connections);
         return;
     }
+    if (loads_ != nullptr && !accept_held_back_ && loads_->ahead_of_least_loaded()) {
+        // Another worker holds fewer connections: let it take what is waiting
+        // first. Only once per accept, so a stalled worker delays nothing for
+        // longer than this.
+        accept_held_back_ = true;
+        accept_timer_.expires_after(balance_delay);
+        accept_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) do_accept();
+        });
+        return;
+    }
+    accept_held_back_ = false;
     accepting_ = true;
     // accept() itself fills in the peer's address: no getpeername() later.
     acceptor_.async_accept(accepted_peer_, [this](const boost::system::error_code& ec,
@@ -117,6 +135,7 @@ void server::on_accept(const boost::system::error_code& ec,
     }
     auto c = std::make_shared<connection>(*this, std::move(socket), accepted_peer_);
     connections_.emplace(c.get(), c);
+    if (loads_ != nullptr) loads_->publish(connections_.size());
     c->start();
     // Accepted just as the drain began: the web server already chose this
     // process for it, so it is served like any open connection.
@@ -217,6 +236,7 @@ void server::start_drain(std::string reason) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     accept_timer_.cancel();
+    if (loads_ != nullptr) loads_->leave();  // no one is to wait for this worker now
     time_limit_timer_.cancel();
     if (limits_.shutdown_timeout.count() > 0) {
         shutdown_timer_.expires_after(limits_.shutdown_timeout);
@@ -238,6 +258,7 @@ void server::start_drain(std::string reason) {
 
 void server::connection_closed(connection* c) {
     connections_.erase(c);
+    if (loads_ != nullptr) loads_->publish(connections_.size());
     stop_when_drained();
     do_accept();  // in case the connection limit had paused accepting
 }

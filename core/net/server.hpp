@@ -32,6 +32,7 @@ namespace fcgid::net {
 
 class connection;
 class request;
+class worker_loads;
 
 class server {
 public:
@@ -48,6 +49,10 @@ public:
     void shutdown_plugins() noexcept;
 
     const config::limits_config& limits() const noexcept { return limits_; }
+
+    // --workers: split new connections evenly with the other workers through
+    // `loads`, which this worker has joined (see worker_loads.hpp). Before run().
+    void share_connections(worker_loads& loads) noexcept { loads_ = &loads; }
 
     // ---- Called by connections ----
     void handle(request& r);
@@ -98,6 +103,8 @@ private:
     std::uint64_t requests_served_ = 0;
     std::size_t requests_in_flight_ = 0;
     bool accepting_ = false;       // an async_accept is pending
+    worker_loads* loads_ = nullptr;  // with --workers only
+    bool accept_held_back_ = false;  // the last accept waited for the other workers
     bool accept_error_logged_ = false;
     bool draining_ = false;
     int stop_signals_ = 0;  // SIGTERM/SIGINT received

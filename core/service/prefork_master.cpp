@@ -177,6 +177,7 @@ private:
             const auto it = std::find_if(workers_.begin(), workers_.end(),
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
+            if (options_.on_worker_exit) options_.on_worker_exit(pid);
             const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
             const auto lived = clock::now() - it->started;
             if (it->ready_fd >= 0) ::close(it->ready_fd);

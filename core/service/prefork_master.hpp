@@ -16,6 +16,8 @@
 //    fails to start stops the roll; the old workers keep serving.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 
@@ -31,6 +33,8 @@ struct prefork_options {
     std::chrono::seconds start_timeout{30};
     // How long the master waits for draining workers before killing them.
     std::chrono::seconds stop_timeout{35};
+    // Called with the pid of every worker that has exited, however it ended.
+    std::function<void(pid_t)> on_worker_exit;
 };
 
 // Runs a worker in a forked child: serve until drained, writing one byte to

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034  # FCGID_BIN, FCGID_PLUGIN_DIR: read by lib/servers.sh
+# What a change bought: two or more fcgid builds serving hello, measured side
+# by side in one run, in alternating rounds so that a drift of the machine's
+# load hits them all alike. Directly with fcgi-bench (32 connections),
+# KEEP_CONN on and off.
+#
+#   bench/ab.sh [--rounds N] [--duration S] --fcgi-bench PATH NAME=STAGE...
+#
+# STAGE is an install prefix (cmake --install BUILD --prefix STAGE) with
+# bin/fcgid and lib/fcgid/plugins/hello.so. Prints, per scenario and build,
+# the median over the rounds of req/s, server CPU µs per request (user +
+# system) and peak RSS, and each build's median req/s over the first's.
+set -euo pipefail
+
+ROUNDS=3 DURATION=4 FCGI_BENCH="" BUILDS=()
+while (($#)); do
+    case "$1" in
+        --rounds) ROUNDS="$2"; shift ;;
+        --duration) DURATION="$2"; shift ;;
+        --fcgi-bench) FCGI_BENCH="$2"; shift ;;
+        *=*) BUILDS+=("$1") ;;
+        *) echo "usage: bench/ab.sh [--rounds N] [--duration S] --fcgi-bench PATH NAME=STAGE..." >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ -x "$FCGI_BENCH" && ${#BUILDS[@]} -ge 2 ]] || {
+    echo "bench/ab.sh: needs --fcgi-bench PATH and at least two NAME=STAGE" >&2
+    exit 2
+}
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/fcgid-ab.XXXXXX")"
+mkdir -p "$WORK/logs" "$WORK/run"
+die() { echo "bench/ab.sh: error: $*" >&2; exit 1; }
+say() { echo "bench/ab.sh: $*" >&2; }
+# shellcheck source=lib/servers.sh
+source "$BENCH_DIR/lib/servers.sh"
+CLK_TCK="$(getconf CLK_TCK)"
+cleanup() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# One measured run: appends "scenario build rps cpu_us rss_kib" to results.
+measure() {
+    local scenario="$1" name="$2" stage="$3" ticks out="$WORK/logs/run.out"
+    FCGID_BIN="$stage/bin/fcgid" FCGID_PLUGIN_DIR="$stage/lib/fcgid/plugins"
+    start_server fcgid tcp
+    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" >/dev/null
+    ticks="$(server_cpu_ticks)"
+    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d "$DURATION" --keep-conn "$scenario" --strict >"$out" ||
+        die "$name, KEEP_CONN $scenario: $(grep -E '^(requests|  error)' "$out" | tr '\n' ' ')"
+    ticks=$(($(server_cpu_ticks) - ticks))
+    awk -v s="$scenario" -v b="$name" -v t="$ticks" -v hz="$CLK_TCK" -v rss="$(server_peak_rss_kib)" '
+        /^RESULT / { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+        END { printf "%s %s %s %.2f %s\n", s, b, f["rps"], t * 1e6 / hz / f["answered"], rss }' \
+        "$out" >>"$WORK/results"
+    stop_server
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+    for scenario in on off; do
+        for build in "${BUILDS[@]}"; do measure "$scenario" "${build%%=*}" "${build#*=}"; done
+    done
+    say "round $round of $ROUNDS done"
+done
+
+echo "fcgid builds side by side: median of $ROUNDS alternating rounds, $DURATION s each, fcgi-bench -c 32 ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+echo "| KEEP_CONN | build | req/s | ÷ ${BUILDS[0]%%=*} | server CPU µs/req | peak RSS KiB |"
+echo "|---|---|---:|---:|---:|---:|"
+awk -v first="${BUILDS[0]%%=*}" -v order="$(printf '%s ' "${BUILDS[@]%%=*}")" '
+    function median(list,    n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { rps[$1, $2] = rps[$1, $2] " " $3; cpu[$1, $2] = cpu[$1, $2] " " $4; rss[$1, $2] = rss[$1, $2] " " $5 }
+    END {
+        nb = split(order, names, " ")
+        for (s = 1; s <= 2; s++) {
+            sc = (s == 1) ? "on" : "off"
+            base = median(rps[sc, first])
+            for (b = 1; b <= nb; b++) {
+                r = median(rps[sc, names[b]])
+                printf "| %s | %s | %.0f | %.2f× | %.2f | %d |\n", sc, names[b], r, r / base, median(cpu[sc, names[b]]), median(rss[sc, names[b]])
+            }
+        }
+    }' "$WORK/results"
