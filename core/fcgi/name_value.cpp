@@ -9,7 +9,7 @@ namespace fcgid::fcgi {
 namespace {
 
 constexpr std::size_t max_short_length = 127;
-constexpr std::uint32_t long_length_flag = 0x80000000u;
+constexpr std::uint32_t long_length_flag = 0x80000000u;  // the 4-byte form's marker
 
 std::size_t length_size(std::size_t length) noexcept {
     return length <= max_short_length ? 1 : 4;
@@ -27,38 +27,9 @@ void append_length(std::string& out, std::size_t length) {
 
 }  // namespace
 
-bool name_value_reader::read_length(std::size_t& length) noexcept {
-    if (rest_.empty()) return false;
-    const auto* p = reinterpret_cast<const std::uint8_t*>(rest_.data());
-    if ((p[0] & 0x80) == 0) {
-        length = p[0];
-        rest_.remove_prefix(1);
-        return true;
-    }
-    if (rest_.size() < 4) return false;
-    length = load_u32(p) & ~long_length_flag;
-    rest_.remove_prefix(4);
-    return true;
-}
-
-bool name_value_reader::next(std::string_view& name, std::string_view& value,
-                             std::error_code& ec) noexcept {
-    ec.clear();
-    if (rest_.empty()) return false;
-    std::size_t name_length = 0;
-    std::size_t value_length = 0;
-    // Compare lengths against what is left rather than adding them, so a
-    // hostile 0x7FFFFFFF length cannot overflow an offset.
-    if (!read_length(name_length) || !read_length(value_length) || name_length > rest_.size() ||
-        value_length > rest_.size() - name_length) {
-        ec = errc::truncated_name_value;
-        rest_ = {};
-        return false;
-    }
-    name = rest_.substr(0, name_length);
-    value = rest_.substr(name_length, value_length);
-    rest_.remove_prefix(name_length + value_length);
-    return true;
+void name_value_reader::fail(std::error_code& ec) noexcept {
+    ec = errc::truncated_name_value;
+    rest_ = {};
 }
 
 void append_name_value(std::string& out, std::string_view name, std::string_view value) {
