@@ -49,7 +49,8 @@ measure() {
     local scenario="$1" name="$2" stage="$3" ticks out="$WORK/logs/run.out"
     FCGID_BIN="$stage/bin/fcgid" FCGID_PLUGIN_DIR="$stage/lib/fcgid/plugins"
     start_server fcgid tcp
-    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" >/dev/null
+    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" >/dev/null ||
+        die "$name, KEEP_CONN $scenario: the warmup failed"
     ticks="$(server_cpu_ticks)"
     "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d "$DURATION" --keep-conn "$scenario" --strict >"$out" ||
         die "$name, KEEP_CONN $scenario: $(grep -E '^(requests|  error)' "$out" | tr '\n' ' ')"

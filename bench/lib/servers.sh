@@ -23,7 +23,7 @@ SERVER_WRAPPER=()
 SERVER_ARGS=()
 SERVER_PLUGIN=""  # fcgid's plugin when not hello.so (the busy one)
 STARTED_PIDS=()  # every pid this script started, for the EXIT trap
-next_port_value=$((20000 + RANDOM % 12000))
+next_port_value=""  # set on the first call, once the ephemeral range is known
 
 # next_port: sets PORT to a TCP port no socket uses right now, in any state,
 # below the kernel's ephemeral range (32768 and up on Debian), so that no
@@ -34,6 +34,7 @@ next_port() {
     local port ephemeral_low
     read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
     ((ephemeral_low > 21000)) || ephemeral_low=32768  # a machine tuned otherwise: best effort
+    [[ -n "$next_port_value" ]] || next_port_value=$((20000 + RANDOM % (ephemeral_low - 20000)))
     while :; do
         port=$next_port_value
         next_port_value=$((next_port_value + 1))

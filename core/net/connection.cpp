@@ -95,8 +95,9 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     close_if_done();
     // Every request is answered and one of them ended without KEEP_CONN:
-    // the connection closes once the answer is written and the web server
-    // sends nothing more. Reading again would only cost a call to find its EOF.
+    // the connection closes once the answer is written, and anything the web
+    // server might still send would go unread anyway. Reading again would
+    // only cost a call to find its EOF.
     if (close_when_idle_ && requests_.empty()) return;
     do_read();
 }

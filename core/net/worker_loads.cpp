@@ -12,27 +12,30 @@
 namespace fcgid::net {
 
 std::unique_ptr<worker_loads> worker_loads::create() {
-    const std::size_t size = sizeof(entry) * max_workers;
     // Anonymous and shared: the workers forked after this see the same pages.
-    void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* memory = ::mmap(nullptr, sizeof(table), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED)
         throw std::system_error(errno, std::generic_category(), "mmap of the worker table");
-    auto* table = static_cast<entry*>(memory);
-    for (std::size_t i = 0; i < max_workers; ++i) new (&table[i]) entry{{0}, {0}};
-    return std::unique_ptr<worker_loads>(new worker_loads(table));
+    auto* shared = new (memory) table{};
+    return std::unique_ptr<worker_loads>(new worker_loads(shared));
 }
 
-worker_loads::~worker_loads() { ::munmap(table_, sizeof(entry) * max_workers); }
+// Each process unmaps its own view; the atomics need no destruction.
+worker_loads::~worker_loads() { ::munmap(table_, sizeof(table)); }
 
 bool worker_loads::join() noexcept {
     const pid_t self = ::getpid();
-    for (std::size_t i = 0; i < max_workers; ++i) {
+    for (std::uint32_t i = 0; i < max_workers; ++i) {
+        entry& candidate = table_->entries[i];
         pid_t free = 0;
-        if (table_[i].owner.compare_exchange_strong(free, self)) {
-            table_[i].connections.store(0, std::memory_order_relaxed);
-            mine_ = &table_[i];
-            return true;
-        }
+        if (!candidate.owner.compare_exchange_strong(free, self)) continue;
+        candidate.connections.store(0, std::memory_order_relaxed);
+        // Raise the scan limit to cover this entry (a failed exchange
+        // reloads in_use: retry until it covers the entry either way).
+        std::uint32_t in_use = table_->in_use.load();
+        while (in_use < i + 1 && !table_->in_use.compare_exchange_weak(in_use, i + 1)) continue;
+        mine_ = &candidate;
+        return true;
     }
     return false;
 }
@@ -53,8 +56,9 @@ void worker_loads::leave() noexcept {
 bool worker_loads::ahead_of_least_loaded() const noexcept {
     if (mine_ == nullptr) return false;
     const std::uint32_t own = mine_->connections.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < max_workers; ++i) {
-        const entry& other = table_[i];
+    const std::uint32_t in_use = table_->in_use.load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < in_use; ++i) {
+        const entry& other = table_->entries[i];
         if (&other == mine_ || other.owner.load(std::memory_order_relaxed) == 0) continue;
         if (other.connections.load(std::memory_order_relaxed) < own) return true;
     }
@@ -62,9 +66,10 @@ bool worker_loads::ahead_of_least_loaded() const noexcept {
 }
 
 void worker_loads::forget(pid_t pid) noexcept {
-    for (std::size_t i = 0; i < max_workers; ++i) {
+    const std::uint32_t in_use = table_->in_use.load();
+    for (std::uint32_t i = 0; i < in_use; ++i) {
         pid_t owner = pid;
-        table_[i].owner.compare_exchange_strong(owner, 0);
+        table_->entries[i].owner.compare_exchange_strong(owner, 0);
     }
 }
 

@@ -6,8 +6,9 @@
 // server opening its keepalive pool) the first can take nearly all of them,
 // and keeps them for as long as they live while the other workers idle. So
 // each worker publishes its count here, and one that holds more than the
-// least loaded of the others waits a moment before accepting, giving that
-// one a head start (server::do_accept).
+// least loaded of the others waits a moment before accepting again, giving
+// that one a head start (server::do_accept). This evens out bursts; single
+// connections arriving further apart still go to whichever worker wakes.
 #pragma once
 
 #include <sys/types.h>
@@ -21,9 +22,10 @@ namespace fcgid::net {
 
 class worker_loads {
 public:
-    // Room for this many workers at once (a rolling restart briefly runs one
-    // more than --workers); a worker that finds no room accepts freely.
-    static constexpr std::size_t max_workers = 256;
+    // Room for this many workers at once: --workers allows 1024, and a
+    // rolling restart briefly runs one more. A worker that finds no room
+    // accepts freely.
+    static constexpr std::size_t max_workers = 1025;
 
     // Maps the shared table. Call in the master, before forking any worker.
     // Throws std::system_error when the mapping fails.
@@ -40,7 +42,7 @@ public:
     // freed, so that no other worker waits for it to take connections.
     void leave() noexcept;
     // In a worker: true when it holds more connections than the least loaded
-    // of the other workers that accept.
+    // of the other workers that accept. Scans only the entries ever taken.
     bool ahead_of_least_loaded() const noexcept;
     // In the master: frees the entry of a worker that exited without leave()
     // (a crash, SIGKILL).
@@ -55,10 +57,16 @@ private:
                       std::atomic<std::uint32_t>::is_always_lock_free,
                   "shared between processes: the atomics must not hide a lock");
 
-    explicit worker_loads(entry* table) noexcept : table_(table) {}
+    struct table {
+        // Entries [0, in_use) have ever been taken: the rest need no scan.
+        std::atomic<std::uint32_t> in_use;
+        entry entries[max_workers];
+    };
 
-    entry* table_;              // max_workers entries, shared
-    entry* mine_ = nullptr;     // this process's entry, once joined
+    explicit worker_loads(table* shared) noexcept : table_(shared) {}
+
+    table* table_;            // shared by the master and every worker
+    entry* mine_ = nullptr;   // this process's entry, once joined
 };
 
 }  // namespace fcgid::net
