@@ -35,19 +35,6 @@ std::string env_or_fail(const char* name) {
     return v;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-int code_of(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
-}
-
 // fork + exec with stdout/stderr to files. Everything the child needs is
 // prepared before fork(): between fork and exec only async-signal-safe calls.
 pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
@@ -239,7 +226,7 @@ bool daemon_process::running() {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
-        exit_code_ = code_of(status);
+        exit_code_ = exit_code_of(status);
         return false;
     }
     return true;
@@ -292,6 +279,19 @@ std::size_t count_of(std::string_view text, std::string_view needle) {
         ++n;
     }
     return n;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int exit_code_of(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
 }
 
 }  // namespace fcgid_test

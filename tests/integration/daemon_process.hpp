@@ -118,6 +118,10 @@ run_result run_fcgid(std::vector<std::string> args, milliseconds timeout = defau
 std::vector<std::string> lines_of(std::string_view text);
 // Number of non-overlapping occurrences of `needle` in `text`.
 std::size_t count_of(std::string_view text, std::string_view needle);
+// The whole content of a file ("" if it cannot be read).
+std::string read_file(const std::string& path);
+// A waitpid() status as a shell would report it: the exit code, or 128 + signal.
+int exit_code_of(int status);
 
 }  // namespace fcgid_test
 

@@ -91,24 +91,7 @@ fi
 check_trio "$base/unix" "reverse_proxy transport fastcgi, unix socket"
 
 # Parallel deferred responses.
-curl_pids=()
-for i in 1 2 3 4 5 6; do
-    curl -sS --max-time 30 -o "$tmp/parallel.$i" --data-binary "request $i" "$base/tcp/echo/?delay_ms=300" &
-    curl_pids+=("$!")
-done
-wait_failed=0
-for pid in "${curl_pids[@]}"; do
-    wait "$pid" || wait_failed=1
-done
-bodies_ok=1
-for i in 1 2 3 4 5 6; do
-    [[ "$(cat "$tmp/parallel.$i" 2>/dev/null)" == "request $i" ]] || bodies_ok=0
-done
-if ((wait_failed == 0 && bodies_ok == 1)); then
-    ok "6 parallel POSTs with delay_ms=300: each got its own body"
-else
-    not_ok "6 parallel POSTs with delay_ms=300: a curl failed or a body was wrong"
-fi
+check_parallel_posts "$base/tcp/echo/?delay_ms=300" 6 "with delay_ms=300"
 
 # A status other than 200 passes through (echo's status=N).
 request "$base/tcp/echo/?status=418"

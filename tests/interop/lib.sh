@@ -390,6 +390,31 @@ check_deferred() {
     fi
 }
 
+# check_parallel_posts URL COUNT LABEL: COUNT POSTs at once to URL (an echo
+# with delay_ms=300, say), each with its own body; every one must get its
+# own body back. The note says how long all of them took.
+check_parallel_posts() {
+    local url="$1" count="$2" label="$3" i pid started elapsed_ms wait_failed=0 bodies_ok=1
+    local curl_pids=()
+    started="$(date +%s%N)"
+    for ((i = 1; i <= count; i++)); do
+        curl -sS --max-time 30 -o "$tmp/parallel.$i" --data-binary "request $i" "$url" &
+        curl_pids+=("$!")
+    done
+    for pid in "${curl_pids[@]}"; do
+        wait "$pid" || wait_failed=1
+    done
+    elapsed_ms=$((($(date +%s%N) - started) / 1000000))
+    for ((i = 1; i <= count; i++)); do
+        [[ "$(cat "$tmp/parallel.$i" 2>/dev/null)" == "request $i" ]] || bodies_ok=0
+    done
+    if ((wait_failed == 0 && bodies_ok == 1)); then
+        ok "$count parallel POSTs $label: each got its own body (${elapsed_ms} ms)"
+    else
+        not_ok "$count parallel POSTs $label: a curl failed or a body was wrong"
+    fi
+}
+
 # check_trio BASE LABEL: hello at BASE/hello/, echo at BASE/echo/.
 check_trio() {
     check_hello "$1/hello/" "$2"

@@ -99,27 +99,7 @@ else
 fi
 
 # Deferred responses on several connections at once.
-started="$(date +%s%N)"
-curl_pids=()
-for i in 1 2 3 4 5 6 7 8; do
-    curl -sS --max-time 30 -o "$tmp/parallel.$i" --data-binary "request $i" \
-        "$base/keep/echo/?delay_ms=300" &
-    curl_pids+=("$!")
-done
-wait_failed=0
-for pid in "${curl_pids[@]}"; do
-    wait "$pid" || wait_failed=1
-done
-elapsed_ms=$((($(date +%s%N) - started) / 1000000))
-bodies_ok=1
-for i in 1 2 3 4 5 6 7 8; do
-    [[ "$(cat "$tmp/parallel.$i" 2>/dev/null)" == "request $i" ]] || bodies_ok=0
-done
-if ((wait_failed == 0 && bodies_ok == 1)); then
-    ok "8 parallel POSTs with delay_ms=300 through keepalive: each got its own body (${elapsed_ms} ms)"
-else
-    not_ok "8 parallel POSTs with delay_ms=300: a curl failed ($wait_failed) or a body was wrong"
-fi
+check_parallel_posts "$base/keep/echo/?delay_ms=300" 8 "with delay_ms=300 through keepalive"
 
 # The browser goes away: nginx closes its FastCGI connection before
 # END_REQUEST (a deferred response not finished yet, and a 50 MB one being

@@ -26,23 +26,13 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-int code_of(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
-}
+using fcgid_test::exit_code_of;
+using fcgid_test::read_file;
 
 // /proc/<pid>/stat after the command name, which may itself hold ") ":
 // "S 1234 ..." (state, then the parent's pid).
 std::optional<std::string> stat_after_name(pid_t pid) {
-    const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
     const std::size_t close = text.rfind(')');
     if (text.empty() || close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
     return text.substr(close + 2);
@@ -142,7 +132,7 @@ std::vector<pid_t> children_of(pid_t pid) {
 }
 
 std::string status_field(pid_t pid, std::string_view name) {
-    std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+    std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
     const std::string prefix = std::string(name) + ":";
     for (std::string line; std::getline(in, line);) {
         if (line.rfind(prefix, 0) != 0) continue;
@@ -177,7 +167,7 @@ std::vector<pid_t> wait_children(pid_t pid, std::size_t count, milliseconds time
 std::vector<pid_t> processes_with_argument(std::string_view text) {
     std::vector<pid_t> out;
     for (const pid_t pid : all_pids()) {
-        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+        std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
         if (cmdline.find(text) != std::string::npos) out.push_back(pid);
     }
@@ -332,7 +322,7 @@ spawned_fcgid::~spawned_fcgid() {
     }
 }
 
-std::string spawned_fcgid::log() const { return read_text(dir_.file("stderr.log")); }
+std::string spawned_fcgid::log() const { return read_file(dir_.file("stderr.log")); }
 
 bool spawned_fcgid::wait_for_log(std::string_view text, milliseconds timeout) const {
     const auto deadline = clock_type::now() + timeout;
@@ -351,7 +341,7 @@ bool spawned_fcgid::running() {
     if (exit_code_) return false;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = code_of(status);
+        exit_code_ = exit_code_of(status);
         return false;
     }
     return true;
