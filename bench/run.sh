@@ -171,5 +171,11 @@ measure_allocations
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 
+# Every row must carry its CPU figures: a row without them means a
+# measurement broke (a process gone, /proc not readable), and the smoke run
+# in CI is there to notice.
+awk -F'\t' 'NF != 14 || $13 !~ /^[0-9]+$/ || $14 !~ /^[0-9]+$/ { print "bench: row without its CPU figures: " $1 " " $3 > "/dev/stderr"; bad++ }
+    END { exit bad > 0 }' "$WORK/results.tsv" || die "some rows lack their CPU figures (client, machine)"
+
 ((FCGID_FAILURES == 0)) || die "$FCGID_FAILURES fcgid run(s) had errors (see the table and $WORK/logs)"
 say "done; table in $WORK/table.md"

@@ -30,12 +30,51 @@ cpu_per_request() {
     awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }'
 }
 
-# record SCENARIO SERVER RPS P50 P99 RSS_KIB ERRORS NOTE SERVED CONNS CPU_US
+# busy_percent TICKS SECONDS: how much of one core TICKS is over SECONDS.
+busy_percent() {
+    awk -v t="$1" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { if (s > 0 && t != "") printf "%.0f", 100 * t / hz / s; else print "-" }'
+}
+
+# record SCENARIO SERVER RPS P50 P99 RSS_KIB ERRORS NOTE SERVED CONNS CPU_US CLIENT_BUSY MACHINE_BUSY
+# CLIENT_BUSY: how busy the one-thread process in front of the server was
+# while measuring, in % of a core (nginx's worker, or fcgi-bench). Near 100,
+# that process and not the server set the pace of the run. MACHINE_BUSY:
+# the same for all the machine's cores together, in % of all of them.
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(scenario_label "$1")" "$2" "$3" "$4" "$5" \
-        "$6" "$7" "$8" "$9" "${10}" "${11}" >>"$WORK/results.tsv"
-    say "$(printf '%-17s %-8s %10s req/s  p50 %8s ms  p99 %8s ms  %6s KiB  %6s µs CPU/req  errors %s  %s' \
-        "$1" "$2" "$3" "$4" "$5" "$6" "${11}" "$7" "$8")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(scenario_label "$1")" "$2" "$3" "$4" "$5" \
+        "$6" "$7" "$8" "$9" "${10}" "${11}" "${12}" "${13}" >>"$WORK/results.tsv"
+    say "$(printf '%-17s %-8s %10s req/s  p50 %8s ms  p99 %8s ms  %6s KiB  %6s µs CPU/req  client %3s%%  machine %3s%%  errors %s  %s' \
+        "$1" "$2" "$3" "$4" "$5" "$6" "${11}" "${12}" "${13}" "$7" "$8")"
+}
+
+# The machine's busy and total CPU time so far, all cores, in clock ticks.
+machine_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# busy_window_start, then busy_window_end: sets MACHINE_BUSY (% of all
+# cores) and, when nginx runs, NGINX_BUSY (% of one core, its one worker)
+# for the time in between.
+busy_window_start() {
+    WINDOW_MACHINE="$(machine_ticks)"
+    WINDOW_SINCE="$(date +%s.%N)"
+    NGINX_WORKER_PID="" WINDOW_NGINX=""
+    [[ -n "$NGINX_PID" ]] || return 0
+    NGINX_WORKER_PID="$(pgrep -P "$NGINX_PID" | head -n 1 || true)"
+    [[ -n "$NGINX_WORKER_PID" ]] && WINDOW_NGINX="$(process_ticks "$NGINX_WORKER_PID")"
+    return 0
+}
+busy_window_end() {
+    local busy0 total0 busy1 total1 ticks seconds
+    read -r busy0 total0 <<<"$WINDOW_MACHINE"
+    read -r busy1 total1 <<<"$(machine_ticks)"
+    MACHINE_BUSY="$(awk -v b=$((busy1 - busy0)) -v t=$((total1 - total0)) 'BEGIN { if (t > 0) printf "%.0f", 100 * b / t; else print "-" }')"
+    NGINX_BUSY="-"
+    [[ -n "$NGINX_WORKER_PID" ]] || return 0
+    ticks="$(process_ticks "$NGINX_WORKER_PID")"
+    [[ -n "$ticks" && -n "$WINDOW_NGINX" ]] || return 0
+    seconds="$(awk -v a="$WINDOW_SINCE" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+    NGINX_BUSY="$(busy_percent "$((${ticks:-0} - ${WINDOW_NGINX:-0}))" "$seconds")"
 }
 
 fcgid_failed() {
@@ -51,14 +90,17 @@ measure_nginx() {
     run_wrk "/$mode/" "$WARMUP"
     local ticks
     ticks="$(server_cpu_ticks)"
+    busy_window_start
     run_wrk "/$mode/" "$DURATION"
+    busy_window_end
     ticks=$(($(server_cpu_ticks) - ticks))
     rss="$(server_peak_rss_kib)"
     stop_nginx
     stop_server
     served_connections
     record "$scenario" "$server" "$WRK_RPS" "$WRK_P50_MS" "$WRK_P99_MS" "$rss" "$WRK_ERRORS" \
-        "$WRK_NOTE; $SERVED_NOTE" "$SERVED_CONNS" "$CONNECTIONS" "$(cpu_per_request "$ticks" "$WRK_REQUESTS")"
+        "$WRK_NOTE; $SERVED_NOTE" "$SERVED_CONNS" "$CONNECTIONS" "$(cpu_per_request "$ticks" "$WRK_REQUESTS")" \
+        "$NGINX_BUSY" "$MACHINE_BUSY"
     if [[ "$server" == fcgid ]] && ((WRK_ERRORS > 0 || SERVED_CONNS < CONNECTIONS)); then
         fcgid_failed "$scenario: $WRK_NOTE; $SERVED_NOTE"
     fi
@@ -91,8 +133,14 @@ measure_direct() {
     local strict=() ticks
     [[ "$server" == fcgid* ]] && strict=(--strict)
     ticks="$(server_cpu_ticks)"
-    "$FCGI_BENCH" "${common[@]}" -d "$DURATION" --get-values "${strict[@]}" "$@" >"$out" 2>&1 || rc=$?
+    # fcgi-bench's own CPU and wall time, from bash's `time`.
+    local TIMEFORMAT="%R %U %S" client_times
+    busy_window_start
+    client_times="$({ time "$FCGI_BENCH" "${common[@]}" -d "$DURATION" --get-values "${strict[@]}" "$@" >"$out" 2>&1; } 2>&1)" || rc=$?
+    busy_window_end
     ticks=$(($(server_cpu_ticks) - ticks))
+    local client_busy
+    client_busy="$(awk '{ if ($1 > 0) printf "%.0f", 100 * ($2 + $3) / $1; else print "-" }' <<<"$client_times")"
     if ((rc == 2)) || ! grep -q '^RESULT ' "$out"; then die "fcgi-bench: $(tail -n 1 "$out")"; fi
     rss="$(server_peak_rss_kib)"
     [[ "$server/$scenario" == fcgid/direct-keep ]] && memory_breakdown "${SERVER_PIDS[0]}" >"$WORK/memory.txt"
@@ -106,7 +154,8 @@ measure_direct() {
     ((unanswered == 0)) || note+=", $unanswered left unanswered"
     note+=", FCGI_MPXS_CONNS=$(field mpxs_conns "$out")"
     record "$scenario" "$server" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" \
-        "$rss" "$errors" "$note" "$served" "$conns" "$(cpu_per_request "$ticks" "$(field answered "$out")")"
+        "$rss" "$errors" "$note" "$served" "$conns" "$(cpu_per_request "$ticks" "$(field answered "$out")")" \
+        "$client_busy" "$MACHINE_BUSY"
     if [[ "$server" == fcgid* ]] && ((rc != 0)); then
         fcgid_failed "$scenario: $(grep -E '^(requests|  error|connections)' "$out" | tr '\n' ' ')"
     fi
@@ -116,11 +165,13 @@ measure_ceiling() {
     # The upstream is never used here; nginx does not connect at startup.
     start_nginx "127.0.0.1:9"
     run_wrk /ceiling "$WARMUP"
+    busy_window_start
     run_wrk /ceiling "$DURATION"
+    busy_window_end
     stop_nginx
     served_connections
     record ceiling nginx "$WRK_RPS" "$WRK_P50_MS" "$WRK_P99_MS" 0 "$WRK_ERRORS" "$WRK_NOTE; $SERVED_NOTE" \
-        "$SERVED_CONNS" "$CONNECTIONS" -
+        "$SERVED_CONNS" "$CONNECTIONS" - "$NGINX_BUSY" "$MACHINE_BUSY"
 }
 
 # alloc_run LABEL WARMUP REQUESTS FCGI-BENCH-OPTIONS...: one line of alloc.tsv

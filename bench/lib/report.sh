@@ -2,14 +2,15 @@
 # The table, from what the runs appended to $WORK/results.tsv, one line per
 # run (tab-separated):
 #   scenario  label  server  rps  p50_ms  p99_ms  rss_kib  errors  note  served_conns  conns  cpu_us
+#   client_busy (% of a core: nginx's one worker, or fcgi-bench)  machine_busy (% of all cores)
 # and $WORK/alloc.tsv: mode  requests  mallocs  reallocs  per_request.
 # Sourced by run.sh.
 
 # Every ratio is fcgid's req/s over the row's, both from this run and the
 # same scenario; the ceiling row compares fcgid behind nginx keepalive (TCP).
 render_table() {
-    echo "| scenario | server | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/req | fcgid ÷ this | errors | notes |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| scenario | server | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU µs/req | client CPU % | machine CPU % | fcgid ÷ this | errors | notes |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     awk -F'\t' '
         { row[NR] = $0; if ($3 == "fcgid") fcgid[$1] = $4 }
         END {
@@ -21,7 +22,7 @@ render_table() {
                 rss = (f[7] > 0) ? sprintf("%.1f", f[7] / 1024) : "-"
                 label = (f[2] == last) ? "" : f[2]
                 last = f[2]
-                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, f[3], f[4], f[5], f[6], rss, f[12], ratio, f[8], f[9]
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, f[3], f[4], f[5], f[6], rss, f[12], f[13], f[14], ratio, f[8], f[9]
             }
         }' "$WORK/results.tsv"
 }
@@ -52,12 +53,21 @@ render_targets() {
                 printf "- %s: not measured (needs fcgid and libfcgi)\n", label; return
             }
             r = ratio(s)
-            printf "- %s: fcgid %.2f× libfcgi (target ≥ %s×): %s%s\n", label, r, factor, verdict(r >= factor), starved(s, "libfcgi")
+            printf "- %s: fcgid %.2f× libfcgi (target ≥ %s×): %s%s%s\n", label, r, factor, verdict(r >= factor), starved(s, "libfcgi"), paced(s, "fcgid", r >= factor)
         }
         function workers(s, label,    r) {
             if (!have(s, "fcgid") || !have(s, "fcgid-w2") || rps(s, "fcgid") <= 0) return
             r = rps(s, "fcgid-w2") / rps(s, "fcgid")
-            printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (target ≥ 1.7×): %s\n", label, r, verdict(r >= 1.7)
+            printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (target ≥ 1.7×): %s%s\n", label, r, verdict(r >= 1.7), paced(s, "fcgid-w2", r >= 1.7)
+        }
+        # Next to a missed target, how busy the run was: the one-thread
+        # client in front of the server (nginx worker, fcgi-bench), in % of
+        # a core, and the whole machine. Either near 100 means that, not the
+        # server, set the pace (see README.md, "Reading the table").
+        function paced(s, srv, ok,    who) {
+            if (ok || val[s, srv, 13] == "") return ""
+            who = (s ~ /^nginx-/) ? "nginx'"'"'s one worker" : "fcgi-bench"
+            return sprintf("; %s %s%% busy, the machine %s%%", who, val[s, srv, 13], val[s, srv, 14])
         }
         # ", while libfcgi served 1 of 32 connections" when it did not serve them all.
         function starved(s, srv) {

@@ -12,6 +12,7 @@
 #                                children (php-fpm's workers)
 #   server_cpu_ticks             user + system CPU time so far, the same
 #                                processes, in clock ticks (CLK_TCK)
+#   process_ticks PID            the same for any one process
 #   stop_server                  SIGTERM, then SIGKILL after 5 s
 
 SERVER_ADDR=""
@@ -139,12 +140,20 @@ server_processes() {
     done
 }
 
+# process_ticks PID: its user + system CPU time so far, in clock ticks;
+# nothing (and success) when the process is gone.
+process_ticks() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+    # the command name (which may contain spaces).
+    awk '{ print $12 + $13 }' <<<"${stat##*) }"
+}
+
 server_cpu_ticks() {
     local pid total=0 ticks
     for pid in $(server_processes); do
-        # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
-        # the command name (which may contain spaces).
-        ticks="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+        ticks="$(process_ticks "$pid")"
         total=$((total + ${ticks:-0}))
     done
     echo "$total"
