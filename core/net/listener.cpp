@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -26,6 +27,38 @@ using generic_protocol = asio::generic::stream_protocol;
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
+// The listening socket must not reach a program a plugin starts (system(),
+// popen(), posix_spawn()): holding it, that program would keep the port
+// after fcgid exits, and connections would queue there with nobody
+// accepting. Asio opens sockets without SOCK_CLOEXEC, hence this, once.
+// False, with errno set, on failure.
+bool set_close_on_exec(int fd) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    return flags >= 0 && ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0;
+}
+
+void close_on_exec(int fd, const std::string& what) {
+    if (!set_close_on_exec(fd)) fail(fmt::format("cannot use {}: {}", what, std::strerror(errno)));
+}
+
+// An inherited socket on 0, 1 or 2 (fd 0 is FastCGI's FCGI_LISTENSOCK_FILENO)
+// moves to a close-on-exec descriptor of its own, and /dev/null takes its
+// place: a program a plugin starts still finds a standard stream there, and
+// not the socket. Returns the descriptor to use.
+int move_off_standard_streams(int fd, const std::string& what) {
+    if (fd > STDERR_FILENO) {
+        close_on_exec(fd, what);
+        return fd;
+    }
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    if (moved < 0) fail(fmt::format("cannot use {}: {}", what, std::strerror(errno)));
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, fd) < 0)
+        fail(fmt::format("cannot put /dev/null in place of {}: {}", what, std::strerror(errno)));
+    ::close(null);
+    return moved;
+}
+
 void bind_and_listen(acceptor& a, const generic_protocol::endpoint& endpoint, const std::string& what) {
     boost::system::error_code ec;
     a.open(endpoint.protocol(), ec);
@@ -33,6 +66,7 @@ void bind_and_listen(acceptor& a, const generic_protocol::endpoint& endpoint, co
     if (!ec) a.bind(endpoint, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) fail(fmt::format("cannot listen on {}: {}", what, ec.message()));
+    close_on_exec(a.native_handle(), what);
 }
 
 listener open_tcp(asio::io_context& io, const config::listen_config& config) {
@@ -116,6 +150,8 @@ listener open_unix(asio::io_context& io, const config::listen_config& config,
         ::unlink(temporary.c_str());
         fail(message);
     };
+    if (!set_close_on_exec(l.socket.native_handle()))
+        undo(fmt::format("cannot use {}: {}", what, std::strerror(errno)));
     if (::chmod(temporary.c_str(), access.socket_mode) != 0)
         undo(fmt::format("cannot set mode {:o} on {}: {}", access.socket_mode, what, std::strerror(errno)));
     if ((owner != static_cast<uid_t>(-1) || group_id != static_cast<gid_t>(-1)) &&
@@ -149,7 +185,7 @@ listener adopt_fd(asio::io_context& io, const config::listen_config& config) {
     getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length);
     listener l{acceptor(io), {}};
     boost::system::error_code ec;
-    l.socket.assign(generic_protocol(domain, protocol), fd, ec);
+    l.socket.assign(generic_protocol(domain, protocol), move_off_standard_streams(fd, what), ec);
     if (ec) fail(fmt::format("cannot use {}: {}", what, ec.message()));
     const auto local = l.socket.local_endpoint(ec);
     l.description = ec ? what : fmt::format("{} ({})", what, endpoint_text(local));

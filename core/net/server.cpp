@@ -1,6 +1,11 @@
 #include "net/server.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <system_error>
 #include <vector>
 
 #include <fmt/core.h>
@@ -55,6 +60,10 @@ int server::run() {
         });
     }
     sweep_timeouts();
+    // do_accept() calls accept4() until it would block.
+    boost::system::error_code ec;
+    acceptor_.non_blocking(true, ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot use the listening socket: {}", ec.message()));
     do_accept();
     io_.run();
     spdlog::info("exiting: {}; {} requests served", drain_reason_, requests_served_);
@@ -63,63 +72,107 @@ int server::run() {
 
 // ---- Accepting ------------------------------------------------------------------
 
+// Accepting is done with accept4() rather than Asio's accept: SOCK_CLOEXEC
+// keeps connections out of programs a plugin starts (system(), popen()),
+// and SOCK_NONBLOCK comes in the same call. Asio still registers each
+// socket with its reactor (assign) and serves it as before.
 void server::do_accept() {
-    if (accepting_ || draining_) return;
+    if (!may_accept()) return;
+    // From here the next accept is due from this call (a wait, a timer or a
+    // post), whatever take_connection() sets off.
+    accepting_ = true;
+    socklen_t length = static_cast<socklen_t>(accepted_peer_.capacity());
+    const int fd = ::accept4(acceptor_.native_handle(), accepted_peer_.data(), &length,
+                             SOCK_CLOEXEC | SOCK_NONBLOCK);
+    const int error = errno;
+    if (fd >= 0) {
+        accepted_peer_.resize(length);
+        take_connection(fd);
+    } else if (error == EAGAIN || error == EWOULDBLOCK) {
+        wait_for_connections();
+        return;
+    } else if (error != ECONNABORTED && error != EINTR) {
+        accept_failed(error);
+        return;
+    }  // else a peer that reset before we got to it, or a signal: on to the next
+    // More may be waiting. Take the next one on a later turn of the loop,
+    // after what is ready already (the new connection's first read among
+    // it): a burst of connections is served as it comes in, not accepted
+    // whole first, each holding its buffers.
+    asio::post(io_, [this] {
+        accepting_ = false;
+        do_accept();
+    });
+}
+
+bool server::may_accept() {
+    if (accepting_ || draining_) return false;
     if (connections_.size() >= limits_.max_connections) {
         // Stop accepting: the kernel's backlog holds newcomers until a
         // connection closes (connection_closed resumes).
         spdlog::warn("connection limit reached ({}): not accepting until one closes",
                      limits_.max_connections);
-        return;
+        return false;
     }
     if (loads_ != nullptr && !accept_held_back_ && loads_->ahead_of_least_loaded()) {
         // Another worker holds fewer connections: let it take what is waiting
         // first. Only once per accept, so a stalled worker delays nothing for
         // longer than this.
         accept_held_back_ = true;
+        accepting_ = true;
         accept_timer_.expires_after(balance_delay);
         accept_timer_.async_wait([this](const boost::system::error_code& ec) {
+            accepting_ = false;
             if (!ec) do_accept();
         });
-        return;
+        return false;
     }
     accept_held_back_ = false;
+    return true;
+}
+
+// Nothing is waiting: Asio's reactor says when something is. It only
+// reports a change (edge-triggered), which is why do_accept() always tries
+// accept4() until EAGAIN before it waits.
+void server::wait_for_connections() {
     accepting_ = true;
-    // accept() itself fills in the peer's address: no getpeername() later.
-    acceptor_.async_accept(accepted_peer_, [this](const boost::system::error_code& ec,
-                                                  asio::generic::stream_protocol::socket socket) {
+    acceptor_.async_wait(acceptor::wait_read, [this](const boost::system::error_code& ec) {
         accepting_ = false;
-        on_accept(ec, std::move(socket));
+        if (ec == asio::error::operation_aborted || draining_) return;  // closed by the drain
+        if (ec) {
+            accept_failed(ec.value());
+            return;
+        }
+        do_accept();
     });
 }
 
 void server::accept_again_later() {
+    accepting_ = true;
     accept_timer_.expires_after(accept_backoff);
     accept_timer_.async_wait([this](const boost::system::error_code& ec) {
+        accepting_ = false;
         if (!ec) do_accept();
     });
 }
 
-void server::on_accept(const boost::system::error_code& ec,
-                       asio::generic::stream_protocol::socket socket) {
-    if (draining_ && ec) return;  // the acceptor was closed by the drain
-    if (ec) {
-        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
-            ec.value() == ENFILE || ec.value() == ENOMEM) {
-            // Out of descriptors or memory: back off instead of spinning, and
-            // say so once per episode rather than ten times a second.
-            if (!accept_error_logged_)
-                spdlog::warn("accept: {}; backing off until it succeeds", ec.message());
-            accept_error_logged_ = true;
-            accept_again_later();
-            return;
-        }
-        // Anything else (a reset before accept, a broken inherited socket):
-        // retry, but never in a tight loop.
+void server::accept_failed(int error) {
+    const std::error_code ec(error, std::system_category());
+    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+        // Out of descriptors or memory: back off instead of spinning, and
+        // say so once per episode rather than ten times a second.
+        if (!accept_error_logged_)
+            spdlog::warn("accept: {}; backing off until it succeeds", ec.message());
+        accept_error_logged_ = true;
+    } else {
+        // Anything else (a broken inherited socket): retry, but never in a
+        // tight loop.
         spdlog::debug("accept: {}", ec.message());
-        accept_again_later();
-        return;
     }
+    accept_again_later();
+}
+
+void server::take_connection(int fd) {
     if (accept_error_logged_) {
         spdlog::info("accepting connections again");
         accept_error_logged_ = false;
@@ -128,9 +181,17 @@ void server::on_accept(const boost::system::error_code& ec,
         spdlog::warn("refused connection from {}: not an allowed address (--allow, "
                      "FCGI_WEB_SERVER_ADDRS)",
                      endpoint_text(accepted_peer_));
-        boost::system::error_code ignored;
-        socket.close(ignored);
-        do_accept();
+        ::close(fd);
+        return;
+    }
+    connection::socket_type socket(io_);
+    boost::system::error_code ec;
+    socket.assign(accepted_peer_.protocol(), fd, ec);
+    if (ec) {
+        // The reactor could not take it (out of memory): the web server sees
+        // the connection close and retries elsewhere.
+        spdlog::warn("refused connection from {}: {}", endpoint_text(accepted_peer_), ec.message());
+        ::close(fd);
         return;
     }
     auto c = std::make_shared<connection>(*this, std::move(socket), accepted_peer_);
@@ -140,7 +201,6 @@ void server::on_accept(const boost::system::error_code& ec,
     // Accepted just as the drain began: the web server already chose this
     // process for it, so it is served like any open connection.
     if (draining_) c->drain();
-    do_accept();
 }
 
 // ---- Requests ---------------------------------------------------------------------

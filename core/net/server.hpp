@@ -63,9 +63,15 @@ public:
     void release_request() noexcept;
 
 private:
+    // Accepts one connection if one is waiting, else waits for one.
     void do_accept();
-    void on_accept(const boost::system::error_code& ec,
-                   boost::asio::generic::stream_protocol::socket socket);
+    // False when not to accept now: already waiting, draining, at the
+    // connection limit, or holding back for a less loaded worker.
+    bool may_accept();
+    void wait_for_connections();
+    void accept_failed(int error);
+    // A new connection's descriptor, its peer in accepted_peer_.
+    void take_connection(int fd);
     void wait_for_signal();
     void on_signal(int signal_number);
     // SIGHUP: load the plugin file again; new requests go to the new code
@@ -88,7 +94,7 @@ private:
     // be waiting to run its code.
     std::vector<std::shared_ptr<plugin::plugin_host>> retired_plugins_;
     acceptor acceptor_;
-    // Where the pending accept writes the next peer's address.
+    // Where accept4() writes the next peer's address.
     boost::asio::generic::stream_protocol::endpoint accepted_peer_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer time_limit_timer_;
@@ -102,7 +108,8 @@ private:
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t requests_served_ = 0;
     std::size_t requests_in_flight_ = 0;
-    bool accepting_ = false;       // an async_accept is pending
+    // do_accept() is due from a wait, a timer or a post already.
+    bool accepting_ = false;
     worker_loads* loads_ = nullptr;  // with --workers only
     bool accept_held_back_ = false;  // the last accept waited for the other workers
     bool accept_error_logged_ = false;

@@ -18,6 +18,13 @@
  * later completes the response (see "Deferred completion").
  * Host functions say next to them from which threads they may be called.
  *
+ * CHILD PROCESSES. A plugin may run programs (posix_spawn(), popen(),
+ * system(); from its own thread if it waits for them). They inherit none of
+ * fcgid's descriptors: the listening socket and the connections are
+ * close-on-exec, and a listening socket handed to fcgid on fd 0, 1 or 2 is
+ * replaced there by /dev/null. A plugin that fork()s without exec() gets a
+ * copy of everything, and must not touch any of it in the child.
+ *
  * ERRORS. Host functions and callbacks return int codes: FCGID_OK (0) or a
  * negative FCGID_E* value. No C++ exception may cross this boundary, in either
  * direction: a C++ plugin catches everything in its callbacks (plugin.hpp has

@@ -65,6 +65,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
         ::dup2(null_fd, 0);
         ::dup2(out_fd, 1);
         ::dup2(err_fd, 2);
+        // Nothing else the test process inherited (ctest's log, a CI
+        // runner's pipes) reaches the daemon: tests that look at what the
+        // daemon holds see only what it opened itself.
+        ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         if (passed >= 0) ::dup2(passed, pass_as);  // dup2 clears FD_CLOEXEC on the copy
         // Reset what the test process may have changed.
         signal(SIGPIPE, SIG_DFL);
