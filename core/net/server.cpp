@@ -198,9 +198,6 @@ void server::take_connection(int fd) {
     connections_.emplace(c.get(), c);
     if (loads_ != nullptr) loads_->publish(connections_.size());
     c->start();
-    // Accepted just as the drain began: the web server already chose this
-    // process for it, so it is served like any open connection.
-    if (draining_) c->drain();
 }
 
 // ---- Requests ---------------------------------------------------------------------

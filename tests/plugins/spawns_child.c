@@ -8,7 +8,7 @@
    real plugin. */
 #include <stdio.h>
 
-#include "plain_answer.h"
+#include "fcgid/plugin.h"
 
 /* The shell lists its own descriptors ($$ is the shell, not a child of it).
    Its stdout is popen()'s pipe; the rest came from fcgid. */
