@@ -20,6 +20,8 @@
 #include "net/worker_loads.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/crash_reports.hpp"
+#include "service/fatal_signals.hpp"
 #include "service/pid_file.hpp"
 #include "service/prefork_master.hpp"
 #include "service/privileges.hpp"
@@ -226,6 +228,13 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
         ->check(whole_number_validator(0))
         ->check(CLI::Range(0, 1024))
         ->default_str("0");
+    run.add_option("--quarantine-after", process.quarantine_after,
+                   "With --workers: a request that crashed this many workers within --quarantine-window "
+                   "is answered 500 without calling the plugin (0: never)")
+        ->check(whole_number_validator(0))
+        ->default_str(std::to_string(process.quarantine_after));
+    add_seconds_option(run, "--quarantine-window", process.quarantine_window,
+                       "How long crashes count towards a quarantine, and how long it lasts, in seconds");
     run.add_option("--user", process.user,
                    "Run as this user after binding the socket (needs root)");
     run.add_option("--group", process.group,
@@ -304,6 +313,7 @@ struct serve_role {
     bool worker = false;
     int ready_fd = -1;
     net::worker_loads* loads = nullptr;  // shared with the other workers
+    service::crash_reports* crashes = nullptr;  // read by the master when a worker dies
 };
 
 // Binds (or adopts) the socket, loads the plugin and serves until drained.
@@ -311,6 +321,9 @@ int serve(const config::server_config& config, serve_role role) {
     // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
     boost::asio::io_context io(1);
     plugin::bind_loop(io);
+    // A plugin that crashes the process (in init too) leaves a line naming
+    // the request, or with --workers a report for the master.
+    service::install_fatal_signal_handlers(net::server::describe_request, role.crashes);
     net::address_filter allowed = allowed_peers(config.access);
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.
@@ -328,6 +341,8 @@ int serve(const config::server_config& config, serve_role role) {
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
     if (role.loads != nullptr && role.loads->join()) server.share_connections(*role.loads);
+    if (role.crashes != nullptr && role.crashes->quarantine().enabled())
+        server.answer_quarantined(role.crashes->quarantine());
     if (role.worker) {
         service::unblock_worker_signals();  // the server's handlers are in place
         (void)::write(role.ready_fd, "1", 1);
@@ -363,8 +378,15 @@ int serve_with_workers(const run_options& options) {
 
     // Where the workers tell each other how many connections they hold.
     const std::unique_ptr<net::worker_loads> loads = net::worker_loads::create();
+    // Where a dying worker says what it was serving, and poison requests are held.
+    const std::unique_ptr<service::crash_reports> crashes = service::crash_reports::create(
+        {static_cast<unsigned>(config.process.quarantine_after), config.process.quarantine_window});
     service::prefork_options prefork;
-    prefork.on_worker_exit = [&loads](pid_t pid) { loads->forget(pid); };
+    prefork.on_worker_exit = [&loads, &crashes](pid_t pid) {
+        loads->forget(pid);
+        const auto report = crashes->take(pid);
+        return report ? service::describe(*report, crashes->quarantine().settings()) : std::string();
+    };
     prefork.workers = static_cast<int>(config.process.workers);
     prefork.listen_fd = worker_config.listen.fd;
     prefork.stop_timeout = config.limits.shutdown_timeout + std::chrono::seconds(5);
@@ -372,7 +394,7 @@ int serve_with_workers(const run_options& options) {
         // Only the master speaks to systemd, and each worker's lines say whose they are.
         ::unsetenv("NOTIFY_SOCKET");
         spdlog::default_logger()->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [worker %P] %v");
-        return serve(worker_config, serve_role{true, ready_fd, loads.get()});
+        return serve(worker_config, serve_role{true, ready_fd, loads.get(), crashes.get()});
     });
 }
 

@@ -49,6 +49,10 @@ struct access_config {
 
 struct process_config {
     std::size_t workers = 0;  // pre-forked worker processes; 0 = serve in this process
+    // --workers: a request that crashed this many workers within the window
+    // is answered 500 by the workers, without the plugin, for the window. 0 = never.
+    unsigned quarantine_after = 2;
+    std::chrono::seconds quarantine_window{60};
     std::string pid_file;  // empty = none
     std::string user;      // drop to this user after binding; empty = stay
     std::string group;     // and this group; empty = the user's

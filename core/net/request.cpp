@@ -331,6 +331,14 @@ void request::end_plugin_hold() noexcept {
     auto self = std::move(plugin_ref_);
 }
 
+void request::describe(service::request_description& out) const noexcept {
+    out = {};
+    find_param("REQUEST_METHOD", out.method);
+    find_param("REQUEST_URI", out.uri);
+    out.body_size = body_.size();
+    out.id = id_;
+}
+
 std::string_view request::uri_for_log() const noexcept {
     std::string_view uri;
     if (find_param("REQUEST_URI", uri)) return uri;

@@ -23,6 +23,7 @@
 
 #include "fcgi/record.hpp"
 #include "fcgid/plugin.h"
+#include "service/quarantine.hpp"
 
 namespace fcgid::net {
 class connection;
@@ -74,6 +75,10 @@ public:
     bool param_at(std::size_t index, std::string_view& name, std::string_view& value) const noexcept;
     bool find_param(std::string_view name, std::string_view& value) const noexcept;
     std::string_view body() const noexcept { return body_; }
+    // What the crash handler and the quarantine know it by: its method, URI
+    // and body size, as views into it. Only reads memory, so a signal
+    // handler may call it.
+    void describe(service::request_description& out) const noexcept;
 
     // ---- The response (loop thread), each returns an FCGID_* code ----
 

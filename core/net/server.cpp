@@ -18,6 +18,8 @@
 #include "net/worker_loads.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/fatal_signals.hpp"
+#include "service/quarantine.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::net {
@@ -203,9 +205,42 @@ void server::take_connection(int fd) {
 // ---- Requests ---------------------------------------------------------------------
 
 void server::handle(request& r) {
+    // One load per request while nothing was ever quarantined.
+    if (quarantine_ != nullptr && !quarantine_->never_used() && reject_if_quarantined(r)) return;
     r.hand_to_plugin(plugin_);
+    service::entering_plugin(&r);
     const int rc = plugin_->handle(r.as_request(), r.as_response());
+    service::left_plugin();
     r.dispatched(rc);
+}
+
+bool server::reject_if_quarantined(request& r) {
+    const auto now = std::chrono::steady_clock::now();
+    if (quarantine_->none_at(now.time_since_epoch())) return false;
+    service::request_description what;
+    r.describe(what);
+    if (!quarantine_->quarantined(service::signature_of(what), now.time_since_epoch())) return false;
+    r.reject(500);
+    if (now - quarantine_logged_at_ >= std::chrono::seconds(1)) {
+        spdlog::warn("quarantined request answered 500 without calling the plugin: {} {} (body {} "
+                     "bytes; it crashed {} workers within {} s){}",
+                     what.method, what.uri, what.body_size, quarantine_->settings().strikes,
+                     quarantine_->settings().window.count(),
+                     quarantine_unlogged_ == 0
+                         ? std::string()
+                         : fmt::format("; {} more quarantined requests since the last line",
+                                       quarantine_unlogged_));
+        quarantine_logged_at_ = now;
+        quarantine_unlogged_ = 0;
+    } else {
+        ++quarantine_unlogged_;
+    }
+    return true;
+}
+
+bool server::describe_request(const void* r, service::request_description& out) noexcept {
+    static_cast<const request*>(r)->describe(out);
+    return true;
 }
 
 void server::request_completed(int status) {

@@ -28,6 +28,11 @@ namespace fcgid::plugin {
 class plugin_host;
 }
 
+namespace fcgid::service {
+class quarantine_table;
+struct request_description;
+}
+
 namespace fcgid::net {
 
 class connection;
@@ -53,6 +58,16 @@ public:
     // --workers: split new connections evenly with the other workers through
     // `loads`, which this worker has joined (see worker_loads.hpp). Before run().
     void share_connections(worker_loads& loads) noexcept { loads_ = &loads; }
+
+    // --workers: answer requests that `quarantine` holds (they crashed
+    // workers) with a 500 instead of calling the plugin. Before run().
+    void answer_quarantined(const service::quarantine_table& quarantine) noexcept {
+        quarantine_ = &quarantine;
+    }
+
+    // For the fatal-signal handler (service/fatal_signals.hpp): describes
+    // the net::request at `r`.
+    static bool describe_request(const void* r, service::request_description& out) noexcept;
 
     // ---- Called by connections ----
     void handle(request& r);
@@ -84,6 +99,8 @@ private:
     void sweep_timeouts();
     void shut_down_idle_retired_plugins() noexcept;
     void accept_again_later();
+    // True (and answered 500) if `r` is quarantined as a poison request.
+    bool reject_if_quarantined(request& r);
 
     boost::asio::io_context& io_;
     const config::limits_config& limits_;
@@ -111,6 +128,10 @@ private:
     // do_accept() is due from a wait, a timer or a post already.
     bool accepting_ = false;
     worker_loads* loads_ = nullptr;  // with --workers only
+    const service::quarantine_table* quarantine_ = nullptr;  // with --workers only
+    // Quarantined requests are logged at most once a second, with a count of the rest.
+    std::chrono::steady_clock::time_point quarantine_logged_at_{};
+    std::uint64_t quarantine_unlogged_ = 0;
     bool accept_held_back_ = false;  // the last accept waited for the other workers
     bool accept_error_logged_ = false;
     bool draining_ = false;

@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "service/respawn_policy.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::service {
@@ -27,22 +29,26 @@ using clock = std::chrono::steady_clock;
 // In a worker: its master's pid, for die_with_master().
 pid_t master_pid_ = 0;
 
-constexpr std::chrono::milliseconds first_backoff{100};
-constexpr std::chrono::milliseconds max_backoff{10'000};
-// A worker that crashes sooner than this after starting counts as failing fast.
-constexpr std::chrono::seconds stable_after{10};
+// While no worker serves, the line that says so comes at most this often.
+constexpr std::chrono::seconds none_serving_log_period{10};
 
 struct worker {
     pid_t pid = -1;
+    std::size_t slot = 0;  // which of the --workers places it fills
     int ready_fd = -1;  // read end; closed once the worker said it is ready
     bool ready = false;
     bool retiring = false;  // sent SIGTERM by a rolling restart: do not replace
-    clock::time_point started;
 };
+
+std::string signal_name(int signal_number) {
+    const char* abbreviation = ::sigabbrev_np(signal_number);
+    return abbreviation != nullptr ? std::string("SIG") + abbreviation : std::to_string(signal_number);
+}
 
 class master {
 public:
-    master(const prefork_options& options, const worker_main& serve) : options_(options), serve_(serve) {
+    master(const prefork_options& options, const worker_main& serve)
+        : options_(options), serve_(serve), policy_(static_cast<std::size_t>(options.workers)) {
         sigemptyset(&signals_);
         for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals_, s);
         sigprocmask(SIG_BLOCK, &signals_, &previous_mask_);
@@ -56,7 +62,7 @@ public:
 
     int run() {
         for (int i = 0; i < options_.workers; ++i)
-            if (!spawn()) break;
+            if (!spawn(static_cast<std::size_t>(i))) break;
         if (static_cast<int>(workers_.size()) < options_.workers) {
             kill_all(SIGKILL);
             reap_all_blocking();
@@ -79,13 +85,14 @@ private:
     int loop() {
         while (!(stopping_ && workers_.empty())) {
             siginfo_t info{};
-            const timespec wait = time_to_next_respawn();
+            const timespec wait = time_to_next_wake();
             const int signal_number = sigtimedwait(&signals_, &info, &wait);
             if (signal_number == SIGCHLD) reap();
             else if (signal_number == SIGTERM || signal_number == SIGINT) on_stop_signal(signal_number);
             else if (signal_number == SIGHUP) rolling_restart();
             else if (signal_number < 0 && errno != EAGAIN && errno != EINTR) break;
             respawn_due();
+            say_if_none_serving();
             if (stopping_ && clock::now() >= stop_deadline_ && !workers_.empty()) {
                 spdlog::warn("workers still running {} s after SIGTERM: killing them",
                              options_.stop_timeout.count());
@@ -97,8 +104,8 @@ private:
         return exit_code_;
     }
 
-    // Starts one worker; false (logged) if the system refused a pipe or a fork.
-    bool spawn() {
+    // Starts one worker in `slot`; false (logged) if the system refused a pipe or a fork.
+    bool spawn(std::size_t slot) {
         int pipe_fds[2];
         if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
             spdlog::error("cannot start a worker: pipe: {}", std::strerror(errno));
@@ -140,15 +147,23 @@ private:
             ::_exit(code);
         }
         ::close(pipe_fds[1]);
-        workers_.push_back(worker{pid, pipe_fds[0], false, false, clock::now()});
+        workers_.push_back(worker{pid, slot, pipe_fds[0], false, false});
+        policy_.started(slot);
         return true;
     }
 
-    // Starts a worker, or schedules another try after the backoff.
-    void spawn_or_retry() {
-        if (spawn()) return;
-        backoff_ = std::min(backoff_ * 2, max_backoff);
-        respawn_at_.push_back(clock::now() + backoff_);
+    // Starts a worker in `slot`, or schedules another try as after a failed start.
+    void spawn_or_retry(std::size_t slot) {
+        if (spawn(slot)) return;
+        policy_.exited(slot, respawn_policy::exit_kind::failed_start, clock::now());
+    }
+
+    // Whether `w` had reported ready: its byte waits in the pipe even after
+    // it died, and with the writer gone the read cannot block.
+    static bool was_ready(worker& w) {
+        if (w.ready || w.ready_fd < 0) return w.ready;
+        char byte = 0;
+        return ::read(w.ready_fd, &byte, 1) == 1;
     }
 
     // Blocks until `w` reports ready, or exits, or the start timeout passes.
@@ -177,48 +192,74 @@ private:
             const auto it = std::find_if(workers_.begin(), workers_.end(),
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
-            if (options_.on_worker_exit) options_.on_worker_exit(pid);
+            const std::string serving = options_.on_worker_exit ? options_.on_worker_exit(pid) : "";
             const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            const auto lived = clock::now() - it->started;
+            const bool ready = was_ready(*it);
             if (it->ready_fd >= 0) ::close(it->ready_fd);
-            const bool replace = !stopping_ && !it->retiring;
+            const std::size_t slot = it->slot;
+            const bool retiring = it->retiring;
             workers_.erase(it);
-            if (WIFEXITED(status))
-                spdlog::info("worker {} exited with status {}", pid, WEXITSTATUS(status));
-            else
-                spdlog::warn("worker {} killed by signal {}", pid, WTERMSIG(status));
+            // A rolling restart may have started its successor already.
+            const bool slot_taken = std::any_of(workers_.begin(), workers_.end(), [slot](const worker& w) {
+                return w.slot == slot && !w.retiring;
+            });
+            const bool replace = !stopping_ && !retiring && !slot_taken;
             if (stopping_ && !clean) exit_code_ = 1;
-            if (!replace) continue;
-            if (clean) {
-                // Recycled by a limit: replace it at once, nothing went wrong.
-                spawn_or_retry();
+            const std::string how = WIFEXITED(status)
+                                        ? fmt::format("exited with status {}", WEXITSTATUS(status))
+                                        : fmt::format("killed by signal {}{}", signal_name(WTERMSIG(status)),
+                                                      WTERMSIG(status) == SIGKILL
+                                                          ? " (from outside: the OOM killer, or an operator)"
+                                                          : "");
+            if (!replace) {
+                log_death(clean, "worker {} {}{}", pid, how, serving);
                 continue;
             }
-            backoff_ = lived >= stable_after ? first_backoff : std::min(backoff_ * 2, max_backoff);
-            spdlog::warn("starting a new worker in {} ms", backoff_.count());
-            respawn_at_.push_back(clock::now() + backoff_);
+            using kind = respawn_policy::exit_kind;
+            const kind k = clean ? kind::recycled : ready ? kind::crashed : kind::failed_start;
+            const auto now = clock::now();
+            const auto due = policy_.exited(slot, k, now);
+            const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+            log_death(clean, "worker {} {}{}{}; {}", pid, how, ready ? "" : " before it was ready", serving,
+                      wait.count() <= 0 ? std::string("replacing it now")
+                                        : fmt::format("next try in {} ms", wait.count()));
         }
+    }
+
+    template <typename... Args>
+    static void log_death(bool clean, fmt::format_string<Args...> format, Args&&... args) {
+        if (clean) spdlog::info(format, std::forward<Args>(args)...);
+        else spdlog::warn(format, std::forward<Args>(args)...);
     }
 
     void respawn_due() {
-        if (stopping_) {
-            respawn_at_.clear();
+        if (stopping_) return;
+        for (const std::size_t slot : policy_.take_due(clock::now())) spawn_or_retry(slot);
+    }
+
+    // The host has its socket open and no worker to serve it: say so, once
+    // per period while it lasts.
+    void say_if_none_serving() {
+        if (stopping_ || !policy_.none_running()) {
+            none_serving_since_.reset();
             return;
         }
         const auto now = clock::now();
-        const auto due = std::remove_if(respawn_at_.begin(), respawn_at_.end(),
-                                        [now](clock::time_point t) { return t <= now; });
-        const auto count = std::distance(due, respawn_at_.end());
-        respawn_at_.erase(due, respawn_at_.end());
-        for (long i = 0; i < count; ++i) spawn_or_retry();
+        if (none_serving_since_ && now - *none_serving_logged_ < none_serving_log_period) return;
+        if (!none_serving_since_) none_serving_since_ = now;
+        none_serving_logged_ = now;
+        spdlog::error("no worker is serving: all {} failed to start (for {} s now); trying one again at least "
+                      "every {} ms while connections wait in the listen queue",
+                      options_.workers,
+                      std::chrono::duration_cast<std::chrono::seconds>(now - *none_serving_since_).count(),
+                      policy_.config().keep_trying_every.count());
     }
 
-    timespec time_to_next_respawn() const {
+    timespec time_to_next_wake() const {
         auto wait = std::chrono::milliseconds(1000);  // also paces the stop deadline check
-        const auto now = clock::now();
-        for (const auto t : respawn_at_)
+        if (const auto due = policy_.next_due(); due && !stopping_)
             wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::max(t - now, clock::duration::zero())));
+                                      std::max(*due - clock::now(), clock::duration::zero())));
         return timespec{static_cast<time_t>(wait.count() / 1000),
                         static_cast<long>((wait.count() % 1000) * 1'000'000)};
     }
@@ -246,7 +287,10 @@ private:
             if (!w.retiring) old.push_back(w.pid);
         spdlog::info("SIGHUP: rolling restart of {} workers", old.size());
         for (const pid_t old_pid : old) {
-            if (!spawn()) {
+            const auto old_worker = std::find_if(workers_.begin(), workers_.end(),
+                                                 [old_pid](const worker& w) { return w.pid == old_pid; });
+            if (old_worker == workers_.end()) continue;  // it exited meanwhile, and was replaced
+            if (!spawn(old_worker->slot)) {
                 spdlog::error("rolling restart stopped; the running workers keep serving");
                 return;
             }
@@ -295,8 +339,9 @@ private:
     sigset_t signals_{};
     sigset_t previous_mask_{};
     std::vector<worker> workers_;
-    std::vector<clock::time_point> respawn_at_;
-    std::chrono::milliseconds backoff_ = first_backoff;
+    respawn_policy policy_;
+    std::optional<clock::time_point> none_serving_since_;
+    std::optional<clock::time_point> none_serving_logged_;
     bool stopping_ = false;
     clock::time_point stop_deadline_{};
     int exit_code_ = 0;

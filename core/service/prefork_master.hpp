@@ -8,7 +8,9 @@
 // child inherits no loop state to untangle.
 //
 //  - A worker that exits is started again: at once after a clean exit (a
-//    limit recycled it), with doubling backoff (100 ms to 10 s) after a crash.
+//    limit recycled it) or a crash while serving; after a failed start, per
+//    slot with doubling backoff (100 ms to 10 s), and never with every slot
+//    waiting longer than a second (respawn_policy.hpp).
 //  - SIGTERM/SIGINT: every worker drains (SIGTERM); the master exits 0 when
 //    all have exited 0. A second signal kills them (SIGKILL) and exits 1.
 //  - SIGHUP: a rolling restart. One worker at a time, a fresh one is started
@@ -20,6 +22,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 
 namespace fcgid::service {
 
@@ -34,7 +37,9 @@ struct prefork_options {
     // How long the master waits for draining workers before killing them.
     std::chrono::seconds stop_timeout{35};
     // Called with the pid of every worker that has exited, however it ended.
-    std::function<void(pid_t)> on_worker_exit;
+    // What it returns is added to the line that logs the death: what the
+    // worker was serving when it crashed (crash_reports.hpp), or nothing.
+    std::function<std::string(pid_t)> on_worker_exit;
 };
 
 // Runs a worker in a forked child: serve until drained, writing one byte to

@@ -260,17 +260,19 @@ wait_http() {
 
 # ---- fcgid -------------------------------------------------------------------
 
-# start_fcgid NAME PLUGIN [fcgid options...]: fcgid with PLUGIN.so on an
+# start_fcgid NAME PLUGIN [fcgid options...]: fcgid with PLUGIN.so (from
+# FCGID_PLUGIN_DIR, or PLUGIN itself when it is an absolute path) on an
 # ephemeral port (unless the options say where to listen), log in
 # $tmp/NAME.log; sets NAME_pid, and NAME_port from its "listening on
 # 127.0.0.1:PORT" line (empty for other listeners).
 start_fcgid() {
     local name=$1 plugin=$2 pid found="" listen=(--host 127.0.0.1 --port 0) pattern
     shift 2
+    [[ "$plugin" == /* ]] || plugin="$FCGID_PLUGIN_DIR/$plugin.so"
     # Created here: sed must not race the background job's redirection.
     : >"$tmp/$name.log"
     [[ " $* " == *" --socket "* || " $* " == *" --port "* || " $* " == *" --fd "* ]] && listen=()
-    "$FCGID_BIN" run --plugin "$FCGID_PLUGIN_DIR/$plugin.so" "${listen[@]}" "$@" \
+    "$FCGID_BIN" run --plugin "$plugin" "${listen[@]}" "$@" \
         >"$tmp/$name.out" 2>"$tmp/$name.log" </dev/null &
     pid=$!
     track_pid "$pid"

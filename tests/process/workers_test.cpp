@@ -164,7 +164,7 @@ TEST(Workers, WorkerKilledWithSigkillIsReplacedAndTheServiceKeepsAnswering) {
     for (int i = 0; i < 10; ++i)
         EXPECT_EQ(post_once(d->host(), d->port(), "while replacing " + std::to_string(i)), answered_by::echo);
 
-    EXPECT_TRUE(d->wait_for_log("worker " + std::to_string(victim) + " killed by signal 9", 5000ms)) << d->log();
+    EXPECT_TRUE(d->wait_for_log("worker " + std::to_string(victim) + " killed by signal SIGKILL", 5000ms)) << d->log();
     ASSERT_TRUE(wait_for_count(*d, "] listening on fd ", 3, 5000ms)) << d->log();
     const std::vector<pid_t> listening = worker_pids_listening(d->log());
     const pid_t replacement = listening.back();

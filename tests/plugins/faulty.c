@@ -1,0 +1,95 @@
+/* faulty.so: a plugin with the bugs real plugins have, chosen per request by
+   the query string, for the crash-containment tests (tests/process and
+   tests/interop). Any other query answers 200 "ok".
+
+     ?crash          dereferences NULL in handle() (SIGSEGV)
+     ?abort-thread   answers 200, then a thread of its own calls abort()
+     ?leak=N         answers 200 and keeps N MiB it never frees
+     ?hang           never returns from handle()
+
+   --plugin-option fail_init_if=PATH: init() crashes (SIGSEGV) while PATH
+   exists: a build that cannot start. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgid/plugin.h"
+
+static const fcgid_host_api* g_host;
+
+/* What ?leak=N keeps: each block points to the one before. Reachable from
+   here, so the compiler cannot drop the allocation as unused. */
+static void* volatile g_kept;
+
+static int query_is(const char* query, size_t length, const char* word) {
+    return length == strlen(word) && memcmp(query, word, length) == 0;
+}
+
+static void* abort_soon(void* unused) {
+    (void)unused;
+    usleep(1000);
+    abort();
+}
+
+static int answer(fcgid_response* response, const char* body) {
+    int rc = g_host->response_add_header(response, "Content-Type", 12, "text/plain", 10);
+    if (rc != FCGID_OK) return rc;
+    return g_host->response_write(response, body, strlen(body));
+}
+
+static int faulty_handle(void* state, fcgid_request* request, fcgid_response* response) {
+    const char* query = "";
+    size_t length = 0;
+    (void)state;
+    g_host->request_param(request, "QUERY_STRING", 12, &query, &length);
+    if (query_is(query, length, "crash")) {
+        volatile int* nowhere = NULL;
+        *nowhere = 1;
+    } else if (query_is(query, length, "abort-thread")) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, abort_soon, NULL) == 0) pthread_detach(thread);
+    } else if (length > 5 && memcmp(query, "leak=", 5) == 0) {
+        const size_t bytes = (size_t)atoi(query + 5) * 1024 * 1024;
+        char* kept = malloc(bytes);
+        if (kept != NULL && bytes >= sizeof(void*)) {
+            memset(kept, 1, bytes); /* resident, not just reserved */
+            void* previous = g_kept;
+            memcpy(kept, &previous, sizeof previous);
+            g_kept = kept;
+        }
+    } else if (query_is(query, length, "hang")) {
+        for (;;) pause();
+    }
+    return answer(response, "ok\n");
+}
+
+static int faulty_init(const fcgid_option* options, size_t option_count, void** state, char* error,
+                       size_t error_size) {
+    size_t i;
+    (void)state;
+    (void)error;
+    (void)error_size;
+    for (i = 0; i < option_count; ++i) {
+        if (strcmp(options[i].key, "fail_init_if") == 0 && access(options[i].value, F_OK) == 0) {
+            volatile int* nowhere = NULL;
+            *nowhere = 1;
+        }
+    }
+    return FCGID_OK;
+}
+
+static const fcgid_plugin k_descriptor = {
+    .struct_size = sizeof(fcgid_plugin),
+    .abi_version = FCGID_ABI_VERSION,
+    .name = "faulty",
+    .version = "0.1.0",
+    .init = faulty_init,
+    .handle = faulty_handle,
+};
+
+const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
+    if (host == NULL || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR) return NULL;
+    g_host = host;
+    return &k_descriptor;
+}
