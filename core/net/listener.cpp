@@ -1,6 +1,7 @@
 #include "net/listener.hpp"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,6 +42,18 @@ void close_on_exec(int fd, const std::string& what) {
     if (!set_close_on_exec(fd)) fail(fmt::format("cannot use {}: {}", what, std::strerror(errno)));
 }
 
+// Replies leave as soon as they are written: a response finished from a
+// plugin thread reaches the loop as two writes (the body, then END_REQUEST),
+// and with Nagle's algorithm the second waits for the web server's delayed
+// ACK of the first, 40 ms on Linux, on every kept-alive connection. Set on
+// the listening socket, it is inherited by every accepted connection: no
+// call per connection. Best effort: a socket that refuses it still serves.
+void send_without_delay(int fd, int domain) noexcept {
+    if (domain != AF_INET && domain != AF_INET6) return;
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
 // An inherited socket on 0, 1 or 2 (fd 0 is FastCGI's FCGI_LISTENSOCK_FILENO)
 // moves to a close-on-exec descriptor of its own, and /dev/null takes its
 // place: a program a plugin starts still finds a standard stream there, and
@@ -64,6 +77,7 @@ void bind_and_listen(acceptor& a, const generic_protocol::endpoint& endpoint, co
     a.open(endpoint.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) a.bind(endpoint, ec);
+    if (!ec) send_without_delay(a.native_handle(), endpoint.protocol().family());
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) fail(fmt::format("cannot listen on {}: {}", what, ec.message()));
     close_on_exec(a.native_handle(), what);
@@ -187,6 +201,7 @@ listener adopt_fd(asio::io_context& io, const config::listen_config& config) {
     boost::system::error_code ec;
     l.socket.assign(generic_protocol(domain, protocol), move_off_standard_streams(fd, what), ec);
     if (ec) fail(fmt::format("cannot use {}: {}", what, ec.message()));
+    send_without_delay(l.socket.native_handle(), domain);
     const auto local = l.socket.local_endpoint(ec);
     l.description = ec ? what : fmt::format("{} ({})", what, endpoint_text(local));
     return l;

@@ -4,12 +4,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -54,6 +57,44 @@ void expect_one_error_line(const run_result& r) {
     std::vector<std::string> lines = lines_of(r.err);
     ASSERT_EQ(lines.size(), 1u) << "stderr:\n" << r.err;
     EXPECT_EQ(lines[0].rfind("fcgid: error: ", 0), 0u) << lines[0];
+}
+
+// TCP_NODELAY of every accepted TCP connection `pid` holds (taken with
+// pidfd_getfd(2), which needs the rights to ptrace it: the test's own child).
+std::vector<int> nodelay_of_connections(pid_t pid) {
+    std::vector<int> values;
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return values;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        const int target = std::stoi(entry.path().filename().string());
+        const int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, target, 0));
+        if (fd < 0) continue;
+        int type = 0, listening = 1, domain = 0, on = -1;
+        socklen_t length = sizeof type;
+        const bool tcp_connection =
+            ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_STREAM &&
+            (length = sizeof domain, ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0) &&
+            (domain == AF_INET || domain == AF_INET6) &&
+            (length = sizeof listening, ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0) &&
+            listening == 0;
+        length = sizeof on;
+        if (tcp_connection && ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length) == 0) values.push_back(on);
+        ::close(fd);
+    }
+    ::close(pidfd);
+    return values;
+}
+
+// A response finished from a plugin thread reaches the socket as two writes;
+// with Nagle's algorithm the second waited for the web server's delayed ACK
+// (40 ms) on every kept-alive connection. The option is set once, on the
+// listening socket, and accepted connections inherit it.
+TEST(Listeners, AcceptedTcpConnectionsSendWithoutNagleDelay) {
+    auto d = daemon_process::start(hello_plugin());
+    fcgi_connection c = d->connect();
+    c.round_trip(1, "");  // accepted and served, so fcgid holds it now
+    EXPECT_EQ(nodelay_of_connections(d->pid()), std::vector<int>{1});
 }
 
 TEST(Listeners, PortZeroOn127001ListensOnARealPort) {
