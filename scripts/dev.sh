@@ -23,7 +23,7 @@ STAGE_DIR="$BUILD_DIR/stage"
 # runtime (libFuzzer) for the fuzz targets.
 PACKAGES=(
   g++ cmake make ccache pkg-config
-  libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev
+  libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev nlohmann-json3-dev
   nginx-light curl python3 procps wrk
   clang libclang-rt-14-dev
   apache2 libapache2-mod-fcgid lighttpd caddy h2o supervisor systemd dpkg-dev man-db

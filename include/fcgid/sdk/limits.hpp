@@ -40,6 +40,11 @@ struct parse_limits {
     // Header lines of one part. Bounds the header list, which would
     // otherwise grow by one entry per 4 bytes of headers ("a:" CRLF).
     std::size_t max_part_headers = 16;
+
+    // Nesting of a JSON body (arrays and objects), for fcgid/sdk/json.hpp.
+    // Values are printed and destroyed recursively; this keeps that within
+    // the stack whatever the client sends.
+    std::size_t max_json_depth = 256;
 };
 
 }  // namespace fcgid::sdk

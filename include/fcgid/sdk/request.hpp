@@ -215,7 +215,7 @@ public:
     // Throws http_error(400) with the parser's message on malformed JSON.
     template <class Dummy = void>
     auto json() const {
-        return detail::json_support<Dummy>::parse(body());
+        return detail::json_support<Dummy>::parse(body(), *limits_);
     }
 
     // ---- Route ----

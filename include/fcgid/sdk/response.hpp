@@ -196,6 +196,15 @@ public:
         send(body);
     }
 
+    // Sets the status, Content-Type: application/json and sends value.dump()
+    // (an nlohmann::json with fcgid/sdk/json.hpp, or anything with dump()).
+    template <class Json>
+    void json(const Json& value, int code = 200) {
+        status(code);
+        content_type("application/json");
+        send(value.dump());
+    }
+
     // Answers with a redirect to `location` (301, 302, 303, 307 or 308).
     void redirect(std::string_view location, int code = 302) {
         if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308)
