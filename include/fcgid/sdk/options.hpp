@@ -11,6 +11,7 @@
 #ifndef FCGID_SDK_OPTIONS_HPP
 #define FCGID_SDK_OPTIONS_HPP
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -54,6 +55,7 @@ public:
 
     // The raw text of `key` (declaring it), or nullopt.
     std::optional<std::string_view> find(std::string_view key) {
+        if (std::find(declared_.begin(), declared_.end(), key) == declared_.end()) declared_.emplace_back(key);
         std::optional<std::string_view> found;
         for (entry& e : entries_) {
             if (e.key != key) continue;
@@ -81,12 +83,11 @@ private:
 
     std::string declared_list() const {
         std::string list;
-        for (const entry& e : entries_) {
-            if (!e.declared || list.find("'" + e.key + "'") != std::string::npos) continue;
+        for (const std::string& key : declared_) {
             if (!list.empty()) list += ", ";
-            list += "'" + e.key + "'";
+            list += "'" + key + "'";
         }
-        return list.empty() ? "none of those given" : list;
+        return list.empty() ? "no options" : list;
     }
 
     [[noreturn]] static void bad(std::string_view key, std::string_view text, const char* what) {
@@ -126,6 +127,7 @@ private:
     }
 
     std::vector<entry> entries_;
+    std::vector<std::string> declared_;  // every key asked for, in order
 };
 
 }  // namespace fcgid::sdk
