@@ -136,6 +136,21 @@ TEST_F(Sdk, AnHttpErrorIsItsStatusAndMessage) {
     EXPECT_EQ(a.http.body, "short and stout\n");
 }
 
+TEST_F(Sdk, A500CarriesNoneOfTheHeadersTheHandlerHadPrepared) {
+    const answer a = ask(*d_, "GET", "/throw-prepared");
+    EXPECT_EQ(a.http.status, 500);
+    EXPECT_FALSE(a.http.header("Set-Cookie"));
+    EXPECT_EQ(a.http.header("Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST_F(Sdk, AnHttpErrorKeepsTheHeadersTheHandlerSetButNotItsContentType) {
+    const answer a = ask(*d_, "GET", "/unauthorized");
+    EXPECT_EQ(a.http.status, 401);
+    EXPECT_EQ(a.http.header("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(a.http.header("Content-Type"), "text/plain; charset=utf-8");
+    EXPECT_EQ(a.http.body, "token expired\n");
+}
+
 TEST_F(Sdk, AnExceptionAfterTheBodyStartedCutsTheResponseShort) {
     const answer a = ask(*d_, "GET", "/throw-after-body");
     EXPECT_EQ(a.http.status, 200);

@@ -63,6 +63,14 @@ void setup(sdk::app& app) {
     app.get("/redirect", [](sdk::request&, sdk::response& res) { res.redirect("/elsewhere", 308); });
     app.get("/throw", [](sdk::request&, sdk::response&) -> void { throw std::runtime_error("probe exploded"); });
     app.get("/http-error", [](sdk::request&, sdk::response&) -> void { throw sdk::http_error(418, "short and stout"); });
+    app.get("/throw-prepared", [](sdk::request&, sdk::response& res) {
+        res.status(201).content_type("application/json").cookie({"session", "s1"});
+        throw std::runtime_error("exploded after preparing");
+    });
+    app.get("/unauthorized", [](sdk::request&, sdk::response& res) {
+        res.content_type("application/json").set_header("WWW-Authenticate", "Bearer");
+        throw sdk::http_error(401, "token expired");
+    });
     app.get("/throw-after-body", [](sdk::request&, sdk::response& res) {
         res.write("partial ");
         throw std::runtime_error("exploded mid-body");

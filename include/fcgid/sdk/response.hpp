@@ -116,6 +116,9 @@ private:
 
 class response {
 public:
+    // Headers a response may hold before its body starts.
+    static constexpr std::size_t max_headers = detail::header_buffer::max_headers;
+
     explicit response(fcgid_response* handle, bool head_request = false) noexcept
         : handle_(handle), head_(head_request) {}
     response(response&& other) noexcept
@@ -159,6 +162,13 @@ public:
         return header(name, value);
     }
     bool has_header(std::string_view name) const noexcept { return headers_.contains(name); }
+    // Forgets the status and every header set so far (before the body):
+    // for answering an error instead of what the handler had prepared.
+    void reset() {
+        before_body("reset");
+        status_ = 200;
+        headers_.clear();
+    }
     response& content_type(std::string_view type) { return set_header("Content-Type", type); }
 
     // Adds a Set-Cookie header. Throws std::invalid_argument with the reason
