@@ -22,7 +22,8 @@ h2o) speaks FastCGI to it, and it serves requests with a plugin, a shared
 library with a C ABI entry point, kept loaded between requests and driven by
 one event loop. It listens on a TCP port, a unix socket, a socket inherited
 on fd 0 from the web server, or one passed by systemd socket activation.
-Ships the hello and echo plugins, the plugin headers and CMake package for
+Ships the hello and echo plugins, examples on the C++ SDK (todo, upload,
+slow) and a template to start from, the plugin headers and CMake package for
 plugin authors, systemd units, and example configs for web servers and
 supervisord.")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
@@ -39,6 +40,11 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 # e.g. libc6, libgcc-s1, libstdc++6 (echo.so; fcgid links libstdc++, spdlog, fmt in).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx | apache2 | lighttpd | caddy | h2o, supervisor")
+# What building a plugin with the installed headers takes: a C++ compiler and
+# CMake for the SDK (fcgid::sdk), nlohmann-json for fcgid/sdk/json.hpp and
+# Boost for fcgid/sdk/beast.hpp. Recommended, not required: running fcgid
+# needs none of them.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "g++, cmake, nlohmann-json3-dev, libboost-dev")
 set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")
 
 include(CPack)

@@ -4,13 +4,14 @@
 # machine, checks what it installed and that it runs, then removes it again
 # (dpkg --purge), leaving the machine as it was.
 #
-#   - the .deb holds the binary, both plugins, the headers, the CMake package,
+#   - the .deb holds the binary, the plugins, the headers, the CMake package,
 #     the systemd units, fcgid(1) and the spawn wrapper; Depends is filled in;
 #   - installed: /usr/bin/fcgid --version, man fcgid, the units (paths for
 #     /usr; systemd-analyze verify with the man page check on), a raw FastCGI
 #     request to the installed fcgid with the installed hello.so, the same
 #     through /usr/libexec/fcgid/fcgid-wrapper with the socket on fd 0, and
-#     find_package(fcgid) in an out-of-tree project without any hint.
+#     find_package(fcgid) in an out-of-tree project without any hint, and the
+#     SDK template from /usr/share/doc/fcgid/examples built and served.
 #
 # Env: FCGID_BUILD_DIR (the CMake build directory, configured with
 # packaging/cpack.cmake included). Optional: CMAKE_COMMAND (its cpack is
@@ -71,11 +72,14 @@ for path in /usr/bin/fcgid /usr/lib/fcgid/plugins/hello.so /usr/lib/fcgid/plugin
     /usr/lib/cmake/fcgid/fcgidTargets.cmake \
     /usr/lib/systemd/system/fcgid@.service /usr/lib/systemd/system/fcgid@.socket \
     /usr/lib/systemd/system/fcgid.service /usr/share/man/man1/fcgid.1.gz \
-    /usr/libexec/fcgid/fcgid-wrapper /usr/share/doc/fcgid/examples/nginx/fcgid.conf; do
+    /usr/libexec/fcgid/fcgid-wrapper /usr/share/doc/fcgid/examples/nginx/fcgid.conf \
+    /usr/lib/fcgid/plugins/todo.so /usr/lib/fcgid/plugins/upload.so /usr/lib/fcgid/plugins/slow.so \
+    /usr/include/fcgid/sdk.hpp /usr/share/doc/fcgid/examples/template/CMakeLists.txt \
+    /usr/share/doc/fcgid/examples/template/app.cpp; do
     grep -qxF "$path" "$tmp/contents" || missing+=" $path"
 done
 if [[ -z "$missing" ]]; then
-    ok "the package holds the binary, plugins, headers, CMake package, systemd units, man page, wrapper, examples"
+    ok "the package holds the binary, plugins, headers, CMake package, systemd units, man page, wrapper, examples, SDK template"
 else
     not_ok "the package lacks:$missing"
 fi
@@ -247,6 +251,25 @@ if "$cmake_bin" -S "$here/out_of_tree_plugin" -B "$tmp/consumer" ${CMAKE_GENERAT
     ok "find_package(fcgid) without hints finds the package in /usr and builds a plugin"
 else
     not_ok "find_package(fcgid) against the installed package: $(grep -m1 -E 'fcgid|Error' "$tmp/find_package.log" || true)"
+fi
+
+# The SDK template from the package's docs, as a plugin author starts: build
+# it against /usr (no hints), then serve it with the installed fcgid.
+show_log template.log
+if "$cmake_bin" -S /usr/share/doc/fcgid/examples/template -B "$tmp/template" ${CMAKE_GENERATOR:+-G "$CMAKE_GENERATOR"} \
+    >"$tmp/template.log" 2>&1 &&
+    "$cmake_bin" --build "$tmp/template" --parallel 2 >>"$tmp/template.log" 2>&1; then
+    ok "/usr/share/doc/fcgid/examples/template (C++ SDK) builds against the installed package"
+    FCGID_BIN=/usr/bin/fcgid start_fcgid template "$tmp/template/app.so"
+    body="$(fastcgi_get "$template_port" 2>&1)" || true
+    if [[ "$body" == "hello from app" ]]; then
+        ok "installed fcgid serves the template's app.so: $body"
+    else
+        not_ok "installed fcgid with the template's app.so: '$body'"
+    fi
+    stop_fcgid template
+else
+    not_ok "building /usr/share/doc/fcgid/examples/template: $(grep -m1 -E 'Error|error' "$tmp/template.log" || true)"
 fi
 
 # ---- Remove ------------------------------------------------------------------

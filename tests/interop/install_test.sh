@@ -4,7 +4,8 @@
 #
 # Builds tests/interop/out_of_tree_plugin/ against ${FCGID_STAGE_DIR} in a temp
 # dir, checks that only the entry point is exported, runs the staged fcgid with
-# each built plugin and sends one raw FastCGI request (python3).
+# each built plugin and sends one raw FastCGI request (python3); then the same
+# with the SDK template installed with the docs (plugins/template/).
 #
 # Env (from FCGID_TEST_ENV): FCGID_BIN, FCGID_STAGE_DIR. Optional: CMAKE_COMMAND
 # (the cmake that built fcgid), CC, CMAKE_GENERATOR.
@@ -12,7 +13,7 @@ set -euo pipefail
 
 if [[ -z "${FCGID_INSTALL_TEST_BOUNDED:-}" ]]; then
     export FCGID_INSTALL_TEST_BOUNDED=1
-    exec timeout --kill-after=10 100 bash "$0" "$@"
+    exec timeout --kill-after=10 150 bash "$0" "$@"
 fi
 
 passed=0
@@ -53,7 +54,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'fail "overall timeout (100 s) or interrupted"' TERM INT
+trap 'fail "overall timeout (150 s) or interrupted"' TERM INT
 
 # ---- Configure and build the consumer project --------------------------------
 
@@ -172,5 +173,76 @@ for plugin in out_of_tree out_of_tree_helper; do
     ((rc == 0)) || fail "fcgid with $plugin.so exited with $rc after SIGTERM, expected 0"
     ok "staged fcgid serves $plugin.so: 200, text/plain, 'out of tree'"
 done
+
+# ---- The SDK template, as a plugin author starts from it ---------------------
+
+# plugins/template/, as installed with the docs: a C++ project with
+# find_package(fcgid) and fcgid::sdk. Built against the stage, then served.
+template_src="$FCGID_STAGE_DIR/share/doc/fcgid/examples/template"
+[[ -f "$template_src/CMakeLists.txt" && -f "$template_src/app.cpp" ]] ||
+    fail "no template in $template_src (packaging/CMakeLists.txt installs plugins/template/ there)"
+"$cmake_bin" -S "$template_src" -B "$tmp/template" \
+    -DCMAKE_PREFIX_PATH="$FCGID_STAGE_DIR" -DCMAKE_BUILD_TYPE=Release >"$tmp/template.log" 2>&1 ||
+    fail "configuring the installed template against $FCGID_STAGE_DIR"
+"$cmake_bin" --build "$tmp/template" --parallel 2 >>"$tmp/template.log" 2>&1 ||
+    fail "building the installed template (C++ SDK) against $FCGID_STAGE_DIR"
+exported="$(nm -D --defined-only "$tmp/template/app.so" | awk '$2 == "T" { print $3 }' | sort | tr '\n' ' ')"
+[[ "$exported" == "fcgid_plugin_entry " ]] || fail "the template's app.so exports '$exported', expected only fcgid_plugin_entry"
+ok "the installed template (C++ SDK) builds out of tree: app.so exports only fcgid_plugin_entry"
+
+# fastcgi_get_uri PORT URI: one GET; prints the Status line, then the body.
+fastcgi_get_uri() {
+    python3 - "$1" "$2" <<'EOF'
+import socket, struct, sys
+
+def record(rtype, content=b""):
+    return struct.pack(">BBHHBB", 1, rtype, 1, len(content), 0, 0) + content
+
+def pair(name, value):
+    return bytes([len(name), len(value)]) + name + value
+
+uri = sys.argv[2].encode()
+params = b"".join(pair(k, v) for k, v in [
+    (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", uri), (b"QUERY_STRING", uri.partition(b"?")[2]),
+    (b"SERVER_PROTOCOL", b"HTTP/1.1")])
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+sock.sendall(record(1, struct.pack(">HB5x", 1, 0)) + record(4, params) + record(4) + record(5))
+data = b""
+while chunk := sock.recv(65536):
+    data += chunk
+stdout = b""
+while len(data) >= 8:
+    _, rtype, _, length, padding, _ = struct.unpack(">BBHHBB", data[:8])
+    if rtype == 6:
+        stdout += data[8:8 + length]
+    data = data[8 + length + padding:]
+head, _, body = stdout.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode())
+sys.stdout.write(body.decode())
+EOF
+}
+
+log="$tmp/fcgid-template.log"
+"$FCGID_BIN" run --plugin "$tmp/template/app.so" --plugin-option greeting=hi --host 127.0.0.1 --port 0 \
+    >/dev/null 2>"$log" &
+fcgid_pid=$!
+port=""
+for _ in $(seq 100); do
+    port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
+    [[ -n "$port" ]] && break
+    kill -0 "$fcgid_pid" 2>/dev/null || fail "fcgid exited at startup with the template's app.so"
+    sleep 0.1
+done
+[[ -n "$port" ]] || fail "fcgid with the template's app.so printed no 'listening on 127.0.0.1:PORT' line in 10 s"
+root="$(fastcgi_get_uri "$port" / 2>&1)" || true
+hello="$(fastcgi_get_uri "$port" /hello/world 2>&1)" || true
+[[ "$root" == "Status: 200"*$'\nhello from app' ]] || fail "the template's GET /: '$root'"
+[[ "$hello" == "Status: 200"*$'\nhi, world' ]] || fail "the template's GET /hello/world: '$hello'"
+kill -TERM "$fcgid_pid"
+rc=0
+wait "$fcgid_pid" || rc=$?
+fcgid_pid=""
+((rc == 0)) || fail "fcgid with the template's app.so exited with $rc after SIGTERM, expected 0"
+ok "staged fcgid serves the template: GET / and GET /hello/world (greeting=hi) answered"
 
 echo "# install_test: $passed passed, 0 failed"

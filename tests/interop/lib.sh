@@ -467,7 +467,8 @@ EOF
 }
 
 # start_nginx: nginx_http (text inside http {}) and nginx_server (text inside
-# server {}) must be set; sets nginx_port and nginx_pid. Access log lines:
+# server {}) must be set; sets nginx_port and nginx_pid. Optional:
+# nginx_worker_connections (default 512). Access log lines:
 # "$request $status $body_bytes_sent upstream=$upstream_addr upstream_status=...".
 start_nginx() {
     show_log nginx-error.log
@@ -482,7 +483,7 @@ master_process off;
 worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log info;
-events { worker_connections 512; }
+events { worker_connections ${nginx_worker_connections:-512}; }
 http {
     log_format upstream '\$request \$status \$body_bytes_sent upstream=\$upstream_addr '
                         'upstream_status=\$upstream_status connect=\$upstream_connect_time';

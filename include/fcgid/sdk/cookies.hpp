@@ -77,16 +77,17 @@ inline result<field_list> parse_cookie_header(std::string_view header, const par
 enum class same_site_policy : std::uint8_t { unset, lax, strict, none };
 
 // A cookie to send. The views must stay valid until format_set_cookie()
-// returns; nothing is kept after that.
+// returns; nothing is kept after that. Every member has an initializer, so
+// designated initializers may leave any out without -Wextra warnings.
 struct set_cookie {
-    std::string_view name;    // a token
-    std::string_view value;   // cookie-octets; space and comma are sent quoted
-    std::string_view path;    // empty: no Path attribute
-    std::string_view domain;  // empty: no Domain attribute (host-only cookie)
+    std::string_view name{};    // a token
+    std::string_view value{};   // cookie-octets; space and comma are sent quoted
+    std::string_view path{};    // empty: no Path attribute
+    std::string_view domain{};  // empty: no Domain attribute (host-only cookie)
     // Seconds from now; 0 or negative deletes the cookie (sent as Max-Age=0,
     // as Go does for MaxAge < 0). Unset: a session cookie unless expires is set.
-    std::optional<long> max_age;
-    std::optional<std::chrono::system_clock::time_point> expires;  // sent as an IMF-fixdate
+    std::optional<long> max_age{};
+    std::optional<std::chrono::system_clock::time_point> expires{};  // sent as an IMF-fixdate
     bool secure = false;
     bool http_only = false;
     same_site_policy same_site = same_site_policy::unset;
