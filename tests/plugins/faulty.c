@@ -22,6 +22,14 @@ static const fcgid_host_api* g_host;
    here, so the compiler cannot drop the allocation as unused. */
 static void* volatile g_kept;
 
+/* A real NULL dereference. Not instrumented: in the sanitizer build,
+   UndefinedBehaviorSanitizer would otherwise stop the process at the store
+   (exit 1) before the SIGSEGV the tests are about. */
+static int* volatile g_nowhere = NULL; /* volatile: the compiler cannot see it is NULL */
+__attribute__((noinline, no_sanitize("undefined"))) static void dereference_null(void) {
+    *g_nowhere = 1;
+}
+
 static int query_is(const char* query, size_t length, const char* word) {
     return length == strlen(word) && memcmp(query, word, length) == 0;
 }
@@ -44,8 +52,7 @@ static int faulty_handle(void* state, fcgid_request* request, fcgid_response* re
     (void)state;
     g_host->request_param(request, "QUERY_STRING", 12, &query, &length);
     if (query_is(query, length, "crash")) {
-        volatile int* nowhere = NULL;
-        *nowhere = 1;
+        dereference_null();
     } else if (query_is(query, length, "abort-thread")) {
         pthread_t thread;
         if (pthread_create(&thread, NULL, abort_soon, NULL) == 0) pthread_detach(thread);
@@ -72,8 +79,7 @@ static int faulty_init(const fcgid_option* options, size_t option_count, void** 
     (void)error_size;
     for (i = 0; i < option_count; ++i) {
         if (strcmp(options[i].key, "fail_init_if") == 0 && access(options[i].value, F_OK) == 0) {
-            volatile int* nowhere = NULL;
-            *nowhere = 1;
+            dereference_null();
         }
     }
     return FCGID_OK;
