@@ -383,6 +383,12 @@ bool connection::output_full() const noexcept {
     return buffered_bytes() >= server_.limits().max_output_buffer;
 }
 
+std::size_t connection::output_room() const noexcept {
+    const std::uint64_t limit = server_.limits().max_output_buffer;
+    const std::size_t buffered = buffered_bytes();
+    return buffered < limit ? static_cast<std::size_t>(limit - buffered) : 0;
+}
+
 void connection::wait_writable(std::shared_ptr<request> r) {
     writable_waiters_.push_back(std::move(r));
     if (!writing_ || buffered_bytes() <= server_.limits().max_output_buffer / 2) {

@@ -53,6 +53,8 @@ public:
     void complete_request(request& r, bool stderr_used, std::uint32_t app_status = 0);
     // True when buffered output has reached --max-output-buffer.
     bool output_full() const noexcept;
+    // Bytes that may still be buffered before output_full(); 0 once it is.
+    std::size_t output_room() const noexcept;
     // Calls r.notify_writable() once buffered output is down to half the limit.
     void wait_writable(std::shared_ptr<request> r);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
@@ -75,6 +76,8 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
     writable_callback_ = nullptr;
     writable_user_data_ = nullptr;
     waiting_writable_ = false;
+    // gate_ is reopened by hand_to_plugin(). Nothing waits on it now: a
+    // waiting writer holds a reference, and reset() runs only when none is left.
     dispatched_at_ = {};
     begun_at_ = std::chrono::steady_clock::now();
 }
@@ -208,8 +211,25 @@ int request::write_stderr(std::string_view data) {
     return connection_->output_full() ? FCGID_FULL : FCGID_OK;
 }
 
+int request::apply_posted_write(std::string_view data, fcgi::record_type type) {
+    int rc = FCGID_ENOMEM;
+    try {
+        rc = type == fcgi::record_type::stderr_ ? write_stderr(data) : write(data);
+    } catch (const std::bad_alloc&) {
+        // Reported by the caller; the bytes must still be counted out below,
+        // or their writer would wait for them for good.
+    }
+    const std::size_t room = connection_ ? connection_->output_room() : 0;
+    gate_.applied(data.size(), room);
+    // Full: a writer now waits for the drain, which only notify_writable()
+    // reports. Asked for even if none waits yet: one may be about to.
+    if (room == 0 && connection_ && !completed_ && !aborted()) wait_writable();
+    return rc;
+}
+
 void request::complete() {
     completed_ = true;
+    gate_.close();
     if (connection_ == nullptr) return;
     if (!head_sent_) send_head();
     connection_->complete_request(*this, stderr_sent_);
@@ -225,6 +245,7 @@ void request::complete_with_error(int status) {
     // Part of the body is out: ending the request normally would pass a
     // cut-short body off as whole. Signal the failure in the app status.
     completed_ = true;
+    gate_.close();
     if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
 }
 
@@ -265,16 +286,21 @@ int request::set_writable_callback(fcgid_writable_callback callback, void* user_
     if (completed_) return FCGID_ESTATE;
     writable_callback_ = callback;
     writable_user_data_ = user_data;
-    // Queued once: a callback replaced before it ran keeps its one place.
-    if (callback && !waiting_writable_) {
-        waiting_writable_ = true;
-        connection_->wait_writable(shared_from_this());
-    }
+    if (callback) wait_writable();
     return FCGID_OK;
+}
+
+void request::wait_writable() {
+    // Queued once: a callback replaced before it ran, or one registered
+    // while plugin threads wait at the gate, shares the one place.
+    if (waiting_writable_) return;
+    connection_->wait_writable(shared_from_this());
+    waiting_writable_ = true;
 }
 
 void request::notify_writable() {
     waiting_writable_ = false;
+    if (connection_) gate_.drained(connection_->output_room());
     const auto callback = writable_callback_;
     writable_callback_ = nullptr;
     if (callback && plugin_ref_ && !aborted()) callback(writable_user_data_, as_response());
@@ -294,6 +320,13 @@ void request::reject(int status) {
     complete();
 }
 
+void request::hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
+    plugin_ref_ = shared_from_this();
+    handler_ = std::move(handler);
+    dispatched_at_ = std::chrono::steady_clock::now();
+    gate_.open(connection_ ? connection_->output_room() : 0);
+}
+
 void request::dispatched(int handle_rc) {
     dispatched_ = true;
     if (handle_rc == FCGID_DEFERRED) return;  // the plugin keeps plugin_ref_
@@ -311,6 +344,9 @@ void request::dispatched(int handle_rc) {
 
 void request::abort() noexcept {
     if (aborted_.exchange(true, std::memory_order_acq_rel)) return;
+    // Wake writers first: the callback may take a lock of the plugin's that
+    // a thread waiting at the gate holds, and the loop must not wait on it.
+    gate_.close();
     const auto callback = abort_callback_;
     abort_callback_ = nullptr;
     // Only a plugin still holding the handle has anything to stop.
@@ -320,10 +356,12 @@ void request::abort() noexcept {
 void request::detach() noexcept {
     connection_ = nullptr;
     completed_ = true;
+    gate_.close();
 }
 
 void request::end_plugin_hold() noexcept {
     dispatched_ = true;
+    gate_.close();
     abort_callback_ = nullptr;
     writable_callback_ = nullptr;
     handler_.reset();

@@ -9,7 +9,8 @@
 //
 // Threading: every member function runs on the loop thread. Reads of params
 // and body from other threads are safe because both are immutable once the
-// plugin has been called. host_api.cpp hops other calls onto the loop.
+// plugin has been called. host_api.cpp hops other calls onto the loop; a
+// write from a plugin thread then waits at gate() (see write_gate.hpp).
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,7 @@
 
 #include "fcgi/record.hpp"
 #include "fcgid/plugin.h"
+#include "net/write_gate.hpp"
 #include "service/quarantine.hpp"
 
 namespace fcgid::net {
@@ -86,27 +88,29 @@ public:
     int add_header(std::string_view name, std::string_view value);
     int write(std::string_view data);
     int write_stderr(std::string_view data);
+    // A write a plugin thread posted (stdout_ or stderr_): applied like the
+    // above, and counted out at the gate, which learns the room left.
+    int apply_posted_write(std::string_view data, fcgi::record_type type);
     int finish();
     int fail(std::string_view reason);
     int release();
     int set_abort_callback(fcgid_abort_callback callback, void* user_data) noexcept;
     int set_writable_callback(fcgid_writable_callback callback, void* user_data);
     bool aborted() const noexcept { return aborted_.load(std::memory_order_acquire); }
+    // Where plugin threads that write wait for the output to drain. Any thread.
+    write_gate& gate() noexcept { return gate_; }
 
     // ---- Driven by the connection and the server ----
 
     // Called just before handle(): from now on `handler` holds the handles.
     // A plugin retired by a reload is shut down once none holds it.
-    void hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
-        plugin_ref_ = shared_from_this();
-        handler_ = std::move(handler);
-        dispatched_at_ = std::chrono::steady_clock::now();
-    }
+    void hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler);
     // handle() returned `handle_rc`: finish, fail or keep waiting (deferred).
     void dispatched(int handle_rc);
     // The web server aborted, or the connection is gone: tell the plugin once.
     void abort() noexcept;
-    // The connection's output drained: run the writable callback, if any.
+    // The connection's output drained: let waiting writers on, then run the
+    // writable callback, if any.
     void notify_writable();
     // The plugin held the response past --request-timeout: answer 504 (or cut
     // the output short), then tell the plugin as for an abort.
@@ -143,6 +147,9 @@ private:
     // The plugin gave the handle back; drop its reference last.
     void end_plugin_hold() noexcept;
     std::string_view uri_for_log() const noexcept;
+    // Asks the connection for one notify_writable() once it drains, unless
+    // one is pending already.
+    void wait_writable();
 
     connection* connection_;  // nullptr once detached
     connection* owner_;       // the connection that made it, for reset()
@@ -170,6 +177,10 @@ private:
     fcgid_writable_callback writable_callback_ = nullptr;
     void* writable_user_data_ = nullptr;
     bool waiting_writable_ = false;  // in the connection's writable waiters
+    // Opened in hand_to_plugin(), closed when the response takes no more
+    // output; a member, so the usual request, written only from handle(),
+    // allocates nothing for it.
+    write_gate gate_;
     std::chrono::steady_clock::time_point dispatched_at_{};
     std::chrono::steady_clock::time_point begun_at_ = std::chrono::steady_clock::now();
     std::shared_ptr<request> plugin_ref_;

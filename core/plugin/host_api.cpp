@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <deque>
+#include <memory>
 #include <new>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -70,6 +72,42 @@ int on_loop(fcgid_response* response, const char* what, Now&& now, MakeLater&& m
 
 std::string_view view(const void* data, size_t len) noexcept {
     return {static_cast<const char*>(data), len};
+}
+
+// A write: on the loop thread applied at once, with today's FCGID_FULL
+// contract. From a plugin thread it is copied and posted like any call, and
+// then the thread waits at the response's gate while the connection's
+// output is over --max-output-buffer (see net/write_gate.hpp): otherwise a
+// thread that writes faster than the web server reads would make the daemon
+// buffer its whole output. Only plugin threads wait; the loop never does.
+int write_bytes(fcgid_response* r, const char* what, const void* data, size_t len,
+                fcgi::record_type type) noexcept {
+    if (data == nullptr && len != 0) return FCGID_EINVAL;
+    if (r == nullptr) return FCGID_EINVAL;
+    if (len == 0) return FCGID_OK;
+    const std::string_view bytes = view(data, len);
+    request& q = request::from(r);
+    if (on_loop_thread()) {
+        return guarded([&] {
+            return type == fcgi::record_type::stderr_ ? q.write_stderr(bytes) : q.write(bytes);
+        });
+    }
+    // Keeps the gate alive while we wait: the posted write may run, and the
+    // plugin may end its hold on another thread, before we wake.
+    const std::shared_ptr<request> self = q.weak_from_this().lock();
+    if (!self) return FCGID_EABORTED;
+    q.gate().posted(len);
+    const int rc = guarded([&] {
+        return post_to_loop(r, what, [copy = std::string(bytes), type](request& target) {
+            return target.apply_posted_write(copy, type);
+        });
+    });
+    if (rc != FCGID_OK) {
+        q.gate().unposted(len);
+        return rc;
+    }
+    q.gate().wait();
+    return q.aborted() ? FCGID_EABORTED : FCGID_OK;
 }
 
 // ---- The table's functions -------------------------------------------------------
@@ -152,21 +190,11 @@ int host_response_add_header(fcgid_response* r, const char* name, size_t name_le
 }
 
 int host_response_write(fcgid_response* r, const void* data, size_t len) noexcept {
-    if (data == nullptr && len != 0) return FCGID_EINVAL;
-    if (len == 0) return r == nullptr ? FCGID_EINVAL : FCGID_OK;
-    const std::string_view bytes = view(data, len);
-    return on_loop(
-        r, "response_write", [&](request& q) { return q.write(bytes); },
-        [&] { return [copy = std::string(bytes)](request& q) { return q.write(copy); }; });
+    return write_bytes(r, "response_write", data, len, fcgi::record_type::stdout_);
 }
 
 int host_response_write_stderr(fcgid_response* r, const void* data, size_t len) noexcept {
-    if (data == nullptr && len != 0) return FCGID_EINVAL;
-    if (len == 0) return r == nullptr ? FCGID_EINVAL : FCGID_OK;
-    const std::string_view bytes = view(data, len);
-    return on_loop(
-        r, "response_write_stderr", [&](request& q) { return q.write_stderr(bytes); },
-        [&] { return [copy = std::string(bytes)](request& q) { return q.write_stderr(copy); }; });
+    return write_bytes(r, "response_write_stderr", data, len, fcgi::record_type::stderr_);
 }
 
 int host_response_finish(fcgid_response* r) noexcept {

@@ -17,6 +17,8 @@
  * on a database). Slow work belongs on a thread of the plugin's own, which
  * later completes the response (see "Deferred completion").
  * Host functions say next to them from which threads they may be called.
+ * Only response_write and response_write_stderr ever make a plugin thread
+ * wait (for the web server to read; the loop thread never waits).
  *
  * CHILD PROCESSES. A plugin may run programs (posix_spawn(), popen(),
  * system(); from its own thread if it waits for them). They inherit none of
@@ -59,10 +61,12 @@ extern "C" {
 #define FCGID_OK 0
 /* handle() only: the plugin keeps the response and completes it later. */
 #define FCGID_DEFERRED 1
-/* response_write/response_write_stderr only: the bytes WERE accepted, but the
-   connection's output buffer is now full (--max-output-buffer). Write no more
-   until the callback given to response_on_writable runs: that is how the
-   daemon's memory stays bounded when the web server reads slowly. */
+/* response_write/response_write_stderr on the loop thread only: the bytes
+   WERE accepted, but the connection's output buffer is now full
+   (--max-output-buffer). Write no more until the callback given to
+   response_on_writable runs: that is how the daemon's memory stays bounded
+   when the web server reads slowly. (On a plugin thread the write waits
+   instead; see response_write.) */
 #define FCGID_FULL 2
 /* Generic failure of the plugin's own work (handle(), init()). */
 #define FCGID_EFAIL (-1)
@@ -123,7 +127,9 @@ typedef struct fcgid_option {
    release it (it may do so inside this callback); writes now return
    FCGID_EABORTED. A plugin thread may be about to complete the same response
    while this runs: the plugin decides, under its own lock, which of the two
-   completes it (see plugins/echo/delay_timer.cpp for one way). */
+   completes it (see plugins/echo/delay_timer.cpp for one way). A plugin
+   thread waiting in response_write on this response was woken before this
+   is called. */
 typedef void (*fcgid_abort_callback)(void* user_data, fcgid_response* response);
 
 /* Called once, on the loop thread, when a response's connection can take
@@ -177,9 +183,10 @@ typedef struct fcgid_host_api {
        Any thread. Called on the loop thread (inside a callback), each call
        takes effect before it returns and its result says what happened. Called
        from any other thread, the host copies the arguments, hands the call to
-       the loop and returns FCGID_OK at once; calls made from one thread take
-       effect in the order they were made, and a failure is logged instead of
-       returned. Calls on one response from different threads are each safe
+       the loop and returns FCGID_OK at once (response_write and
+       response_write_stderr may wait first, see there); calls made from one
+       thread take effect in the order they were made, and a failure is logged
+       instead of returned. Calls on one response from different threads are each safe
        (the loop serialises them) and take effect in the order they reach the
        loop; the plugin orders them itself if the order matters.
 
@@ -207,11 +214,38 @@ typedef struct fcgid_host_api {
        connection's output buffer is full: stop writing and continue from the
        response_on_writable callback (a plugin that ignores FCGID_FULL still
        works, but makes the daemon buffer its whole output). len == 0 is a
-       no-op. FCGID_EABORTED after an abort, FCGID_ESTATE after finish. */
+       no-op. FCGID_EABORTED after an abort, FCGID_ESTATE after finish.
+
+       From a plugin thread the bytes are copied and handed to the loop as
+       above, and then the CALL WAITS while the connection's output, counting
+       bytes handed over but not yet taken by the loop, is at or over
+       --max-output-buffer: until the loop has taken them and the web server
+       has read the output down to half the limit, or until the response ends
+       (aborted, completed, released, or its connection gone). It returns
+       FCGID_OK, or FCGID_EABORTED if the request was aborted by the time it
+       returns; never FCGID_FULL. So a thread may simply write in a loop: the
+       daemon holds about --max-output-buffer per connection plus one write's
+       bytes per writing thread (a single write larger than the limit is
+       taken whole, then waits to drain). The loop thread itself never waits.
+       Guaranteed:
+        - a write waiting here is woken before the abort callback is called
+          and returns without needing the loop, and once a response is
+          aborted no host function waits, so the abort callback may take a
+          lock the writing thread holds across the write: it then waits for
+          the plugin's own code only, never for the web server;
+        - every way a response ends wakes its writers: an abort by the web
+          server or its connection closing, --write-timeout, --request-timeout,
+          and a drain cut short by --shutdown-timeout (which aborts what is
+          left before shutdown() runs), so shutdown() may join the threads.
+       Not allowed: making the loop thread wait for a writing thread, which
+       waits for the loop. handle(), writable callbacks and call_on_loop
+       tasks must not wait for a lock the writing thread holds across the
+       write, nor for that thread (handle() must not block anyway). */
     int (*response_write)(fcgid_response* response, const void* data, size_t len);
 
     /* Sends text to the web server's error log (FCGI_STDERR), copied. Does not
-       affect the HTTP response. Same states as response_write. */
+       affect the HTTP response. Same states, and the same waiting on a plugin
+       thread, as response_write. */
     int (*response_write_stderr)(fcgid_response* response, const void* data, size_t len);
 
     /* Completes the response: sends headers if not yet sent and ends the

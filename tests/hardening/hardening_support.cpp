@@ -325,4 +325,30 @@ fcgid_test::cgi_response echo_post(fcgi_connection& conn, std::uint16_t id, std:
     return fcgid_test::parse_cgi_response(r.stdout_data);
 }
 
+std::uint64_t read_pattern_response(fcgi_connection& conn, std::uint16_t id, milliseconds pause) {
+    std::string head;
+    bool in_body = false;
+    std::uint64_t body = 0;
+    std::uint64_t mismatches = 0;
+    for (int n = 0;; ++n) {
+        auto rec = conn.read_record();
+        if (!rec) fail("closed after " + std::to_string(body) + " body bytes");
+        if (rec->request_id != id) continue;
+        if (rec->type == fcgi::end_request) break;
+        if (rec->type != fcgi::stdout_) continue;
+        std::string_view data = rec->content;
+        if (!in_body) {
+            head += data;
+            const auto end = head.find("\r\n\r\n");
+            if (end == std::string::npos) continue;
+            in_body = true;
+            data = std::string_view(head).substr(end + 4);
+        }
+        for (char c : data) mismatches += c != static_cast<char>('a' + body++ % 26);
+        if (pause.count() > 0 && n % 16 == 0) std::this_thread::sleep_for(pause);
+    }
+    EXPECT_EQ(mismatches, 0u);
+    return body;
+}
+
 }  // namespace fcgid_hardening

@@ -186,6 +186,12 @@ bool stays_quiet(fcgi_connection& conn, milliseconds quiet);
 fcgid_test::cgi_response echo_post(fcgi_connection& conn, std::uint16_t id, std::string_view body,
                                    std::string_view query = {});
 
+// Reads the response to `id` record by record, checking the body against
+// echo's pattern ('a' + i % 26) as it arrives, so a large body is never held
+// here. Pauses `pause` every 16 records to read slowly. Returns the body
+// length; throws if the daemon closes first.
+std::uint64_t read_pattern_response(fcgi_connection& conn, std::uint16_t id, milliseconds pause);
+
 }  // namespace fcgid_hardening
 
 #endif  // FCGID_TESTS_HARDENING_HARDENING_SUPPORT_HPP
