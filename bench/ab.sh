@@ -5,25 +5,41 @@
 # load hits them all alike. Directly with fcgi-bench (32 connections),
 # KEEP_CONN on and off.
 #
-#   bench/ab.sh [--rounds N] [--duration S] --fcgi-bench PATH NAME=STAGE...
+#   bench/ab.sh [--rounds N] [--duration S] [--keep-conn on|off|on,off]
+#               --fcgi-bench PATH NAME=STAGE[,PLUGIN[,URI[,KEY=VALUE...]]]...
 #
 # STAGE is an install prefix (cmake --install BUILD --prefix STAGE) with
-# bin/fcgid and lib/fcgid/plugins/hello.so. Prints, per scenario and build,
-# the median over the rounds of req/s, server CPU µs per request (user +
-# system) and peak RSS, and each build's median req/s over the first's.
+# bin/fcgid and lib/fcgid/plugins/hello.so. A variant may name another
+# PLUGIN (a file in STAGE's plugin dir, or a path; empty: hello.so), the
+# URI fcgi-bench asks for (default /) and --plugin-option values, so that
+# plugins can be compared as builds are:
+#
+#   bench/ab.sh --keep-conn on --fcgi-bench FB c=STAGE sdk=STAGE,/tmp/sdk_hello.so
+#   bench/ab.sh --keep-conn on --fcgi-bench FB todo=STAGE,todo.so,/todos/42,seed=100
+#
+# Prints, per scenario and variant, the median over the rounds of req/s,
+# server CPU µs per request (user + system) and peak RSS, and each
+# variant's median req/s and CPU per request over the first's.
 set -euo pipefail
 
-ROUNDS=3 DURATION=4 FCGI_BENCH="" BUILDS=()
+ROUNDS=3 DURATION=4 FCGI_BENCH="" BUILDS=() KEEP_CONN="on,off"
+usage() {
+    echo "usage: bench/ab.sh [--rounds N] [--duration S] [--keep-conn on|off|on,off] --fcgi-bench PATH NAME=STAGE[,PLUGIN[,URI[,KEY=VALUE...]]]..." >&2
+    exit 2
+}
 while (($#)); do
     case "$1" in
         --rounds) ROUNDS="$2"; shift ;;
         --duration) DURATION="$2"; shift ;;
+        --keep-conn) KEEP_CONN="$2"; shift ;;
         --fcgi-bench) FCGI_BENCH="$2"; shift ;;
+        -*) usage ;;
         *=*) BUILDS+=("$1") ;;
-        *) echo "usage: bench/ab.sh [--rounds N] [--duration S] --fcgi-bench PATH NAME=STAGE..." >&2; exit 2 ;;
+        *) usage ;;
     esac
     shift
 done
+IFS=, read -r -a SCENARIOS <<<"$KEEP_CONN"
 [[ -x "$FCGI_BENCH" && ${#BUILDS[@]} -ge 2 ]] || {
     echo "bench/ab.sh: needs --fcgi-bench PATH and at least two NAME=STAGE" >&2
     exit 2
@@ -45,14 +61,27 @@ cleanup() {
 trap cleanup EXIT
 
 # One measured run: appends "scenario build rps cpu_us rss_kib" to results.
+# SPEC: STAGE[,PLUGIN[,URI[,KEY=VALUE...]]].
 measure() {
-    local scenario="$1" name="$2" stage="$3" ticks out="$WORK/logs/run.out"
+    local scenario="$1" name="$2" spec="$3" ticks out="$WORK/logs/run.out"
+    local stage plugin uri option
+    IFS=, read -r stage plugin uri option <<<"$spec"
     FCGID_BIN="$stage/bin/fcgid" FCGID_PLUGIN_DIR="$stage/lib/fcgid/plugins"
+    SERVER_PLUGIN="" SERVER_ARGS=() SERVER_PROBE_URI="${uri:-/}"
+    if [[ -n "$plugin" ]]; then
+        SERVER_PLUGIN="$plugin"
+        [[ "$plugin" == */* ]] || SERVER_PLUGIN="$FCGID_PLUGIN_DIR/$plugin"
+    fi
+    if [[ -n "$option" ]]; then
+        local options
+        IFS=, read -r -a options <<<"$option"
+        for option in "${options[@]}"; do SERVER_ARGS+=(--plugin-option "$option"); done
+    fi
     start_server fcgid tcp
-    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" >/dev/null ||
+    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" --uri "${uri:-/}" >/dev/null ||
         die "$name, KEEP_CONN $scenario: the warmup failed"
     ticks="$(server_cpu_ticks)"
-    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d "$DURATION" --keep-conn "$scenario" --strict >"$out" ||
+    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d "$DURATION" --keep-conn "$scenario" --uri "${uri:-/}" --strict >"$out" ||
         die "$name, KEEP_CONN $scenario: $(grep -E '^(requests|  error)' "$out" | tr '\n' ' ')"
     ticks=$(($(server_cpu_ticks) - ticks))
     awk -v s="$scenario" -v b="$name" -v t="$ticks" -v hz="$CLK_TCK" -v rss="$(server_peak_rss_kib)" '
@@ -63,7 +92,7 @@ measure() {
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
-    for scenario in on off; do
+    for scenario in "${SCENARIOS[@]}"; do
         for build in "${BUILDS[@]}"; do measure "$scenario" "${build%%=*}" "${build#*=}"; done
     done
     say "round $round of $ROUNDS done"
@@ -71,9 +100,9 @@ done
 
 echo "fcgid builds side by side: median of $ROUNDS alternating rounds, $DURATION s each, fcgi-bench -c 32 ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| KEEP_CONN | build | req/s | ÷ ${BUILDS[0]%%=*} | server CPU µs/req | peak RSS KiB |"
-echo "|---|---|---:|---:|---:|---:|"
-awk -v first="${BUILDS[0]%%=*}" -v order="$(printf '%s ' "${BUILDS[@]%%=*}")" '
+echo "| KEEP_CONN | build | req/s | ÷ ${BUILDS[0]%%=*} | server CPU µs/req | ÷ ${BUILDS[0]%%=*} | peak RSS KiB |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+awk -v first="${BUILDS[0]%%=*}" -v order="$(printf '%s ' "${BUILDS[@]%%=*}")" -v scenarios="${SCENARIOS[*]}" '
     function median(list,    n, a, i, j, t) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -82,12 +111,15 @@ awk -v first="${BUILDS[0]%%=*}" -v order="$(printf '%s ' "${BUILDS[@]%%=*}")" '
     { rps[$1, $2] = rps[$1, $2] " " $3; cpu[$1, $2] = cpu[$1, $2] " " $4; rss[$1, $2] = rss[$1, $2] " " $5 }
     END {
         nb = split(order, names, " ")
-        for (s = 1; s <= 2; s++) {
-            sc = (s == 1) ? "on" : "off"
+        ns = split(scenarios, list, " ")
+        for (s = 1; s <= ns; s++) {
+            sc = list[s]
             base = median(rps[sc, first])
+            base_cpu = median(cpu[sc, first])
             for (b = 1; b <= nb; b++) {
                 r = median(rps[sc, names[b]])
-                printf "| %s | %s | %.0f | %.2f× | %.2f | %d |\n", sc, names[b], r, r / base, median(cpu[sc, names[b]]), median(rss[sc, names[b]])
+                c = median(cpu[sc, names[b]])
+                printf "| %s | %s | %.0f | %.2f× | %.2f | %.2f× | %d |\n", sc, names[b], r, r / base, c, c / base_cpu, median(rss[sc, names[b]])
             }
         }
     }' "$WORK/results"

@@ -10,9 +10,12 @@
 #
 # Scenarios (each server started fresh for each, so its peak RSS is its own):
 #   nginx (wrk -t1 -cN):  upstream keepalive and plain, TCP and unix socket
+#   todo API (nginx):     plugins/todo, Go and PHP-FPM JSON todos, keepalive
 #   direct (fcgi-bench):  KEEP_CONN on, KEEP_CONN off, M multiplexed per connection
+#   SDK (fcgi-bench):     hello.c against the same hello on the C++ SDK
 #   ceiling:              nginx `return 200` (no FastCGI at all)
 #   allocations:          fcgid under bench/alloc_count, after a warmup
+#                         (hello, the SDK's hello, the todo API)
 # Everything listens on 127.0.0.1 or unix sockets in the work dir, and every
 # step is bounded in time. Exit status: 0 when every fcgid run was answered
 # with 200s and no errors; 1 otherwise. Timing never decides it.
@@ -131,6 +134,10 @@ for transport in tcp unix; do
         for server in "${SERVER_LIST[@]}"; do measure_nginx "$server" "$transport" "$mode"; done
     done
 done
+# The JSON todo API (plugins/todo against Go's encoding/json and PHP's
+# json_encode): one todo by id, then the whole (short) list.
+measure_todo nginx-todo-one 100 /todos/42
+measure_todo nginx-todo-list 10 /todos
 for server in "${SERVER_LIST[@]}"; do measure_direct direct-keep "$server" --keep-conn on; done
 # How --workers scales: the same run with two worker processes; then both
 # again with a handler that works ~100 µs per request (bench/plugins/busy.c).
@@ -143,6 +150,12 @@ if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then
     measure_direct direct-busy fcgid --keep-conn on
     measure_direct direct-busy fcgid-w2 --keep-conn on
     SERVER_PLUGIN=""
+    # What the C++ SDK costs: hello.c, then the same answer from
+    # bench/plugins/sdk_hello.cpp (router, one header read), then its route
+    # with a path parameter; server CPU per request compared in the targets.
+    measure_direct direct-sdk fcgid --keep-conn on
+    measure_direct direct-sdk fcgid-sdk --keep-conn on
+    measure_direct direct-sdk fcgid-sdk-param --keep-conn on --uri /users/42
 fi
 for server in "${SERVER_LIST[@]}"; do measure_direct direct-close "$server" --keep-conn off; done
 # Only the servers that say FCGI_MPXS_CONNS=1: libfcgi and PHP-FPM say 0.

@@ -2,8 +2,9 @@
 # The measured runs. Each appends one line to $WORK/results.tsv (see
 # report.sh). Sourced by run.sh.
 #
-#   measure_nginx SERVER tcp|unix keep|plain
+#   measure_nginx SERVER tcp|unix keep|plain [SCENARIO PATH]
 #   measure_direct SCENARIO SERVER FCGI-BENCH-OPTIONS...
+#   measure_todo SCENARIO SEED PATH
 #   measure_ceiling
 #   measure_allocations
 
@@ -19,6 +20,9 @@ scenario_label() {
         direct-close) echo "direct (fcgi-bench), KEEP_CONN off: a connection per request" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
         direct-busy) echo "direct (fcgi-bench), KEEP_CONN on, busy plugin (~100 µs of CPU per request)" ;;
+        direct-sdk) echo "direct (fcgi-bench), KEEP_CONN on, hello.c vs the SDK's hello (sdk_hello.cpp: GET / and GET /users/42)" ;;
+        nginx-todo-one) echo "todo API via nginx, upstream keepalive, TCP: GET /todos/42 of 100" ;;
+        nginx-todo-list) echo "todo API via nginx, upstream keepalive, TCP: GET /todos, 10 todos" ;;
         ceiling) echo "ceiling: nginx \`return 200\`" ;;
     esac
 }
@@ -82,28 +86,63 @@ fcgid_failed() {
     echo "bench: FAILED: fcgid, $1" >&2
 }
 
+# check_todo_answers: the todo API through nginx answers as plugins/todo's
+# contract says (todo 1 of the seed, and a 404 for a todo that does not
+# exist); sets TODO_CHECK_NOTE to what differs, or to nothing.
+check_todo_answers() {
+    local base="http://127.0.0.1:$NGINX_PORT/todos" got
+    TODO_CHECK_NOTE=""
+    got="$(curl -s --max-time 5 -w ' %{http_code} %{content_type}' "$base/1" 2>&1 || true)"
+    [[ "$got" == '{"id":1,"title":"todo 1","done":false} 200 application/json' ]] ||
+        TODO_CHECK_NOTE+="GET /todos/1 answered '$got'; "
+    got="$(curl -s --max-time 5 -w ' %{http_code}' "$base/9999999" 2>&1 || true)"
+    [[ "$got" == '{"error":"no todo 9999999"} 404' ]] || TODO_CHECK_NOTE+="GET /todos/9999999 answered '$got'; "
+    TODO_CHECK_NOTE="${TODO_CHECK_NOTE%; }"
+    return 0
+}
+
 measure_nginx() {
     local server="$1" transport="$2" mode="$3" rss
-    local scenario="nginx-$mode-$transport"
+    local scenario="${4:-nginx-$mode-$transport}" path="${5:-/$mode/}"
     start_server "$server" "$transport"
     start_nginx "$SERVER_ADDR"
-    run_wrk "/$mode/" "$WARMUP"
+    TODO_CHECK_NOTE=""
+    [[ "$SERVER_APP" == todo ]] && check_todo_answers
+    run_wrk "$path" "$WARMUP"
     local ticks
     ticks="$(server_cpu_ticks)"
     busy_window_start
-    run_wrk "/$mode/" "$DURATION"
+    run_wrk "$path" "$DURATION"
     busy_window_end
     ticks=$(($(server_cpu_ticks) - ticks))
     rss="$(server_peak_rss_kib)"
     stop_nginx
     stop_server
     served_connections
+    local note="$WRK_NOTE; $SERVED_NOTE"
+    [[ -n "$TODO_CHECK_NOTE" ]] && note+="; WRONG ANSWERS: $TODO_CHECK_NOTE"
     record "$scenario" "$server" "$WRK_RPS" "$WRK_P50_MS" "$WRK_P99_MS" "$rss" "$WRK_ERRORS" \
-        "$WRK_NOTE; $SERVED_NOTE" "$SERVED_CONNS" "$CONNECTIONS" "$(cpu_per_request "$ticks" "$WRK_REQUESTS")" \
+        "$note" "$SERVED_CONNS" "$CONNECTIONS" "$(cpu_per_request "$ticks" "$WRK_REQUESTS")" \
         "$NGINX_BUSY" "$MACHINE_BUSY"
     if [[ "$server" == fcgid ]] && ((WRK_ERRORS > 0 || SERVED_CONNS < CONNECTIONS)); then
         fcgid_failed "$scenario: $WRK_NOTE; $SERVED_NOTE"
     fi
+    if [[ "$server" == fcgid && -n "$TODO_CHECK_NOTE" ]]; then
+        fcgid_failed "$scenario: $TODO_CHECK_NOTE"
+    fi
+}
+
+# The todo API (plugins/todo, peers/go_todo.go, peers/todo.php) through
+# nginx with upstream keepalive, over TCP, every server but libfcgi (which
+# has no todo), each started with the todos 1..SEED.
+measure_todo() {
+    local scenario="$1" seed="$2" path="$3" server
+    SERVER_APP=todo TODO_SEED="$seed"
+    for server in "${SERVER_LIST[@]}"; do
+        [[ "$server" == libfcgi ]] && continue
+        measure_nginx "$server" tcp keep "$scenario" "$path"
+    done
+    SERVER_APP=hello TODO_SEED=0
 }
 
 # field KEY FILE: KEY's value on fcgi-bench's RESULT line.
@@ -175,7 +214,9 @@ measure_ceiling() {
 }
 
 # alloc_run LABEL WARMUP REQUESTS FCGI-BENCH-OPTIONS...: one line of alloc.tsv
-# from the two snapshots fcgi-bench has the counter take around its window.
+# (ALLOC_PLUGIN, then LABEL...) from the two snapshots fcgi-bench has the
+# counter take around its window.
+ALLOC_PLUGIN=hello
 alloc_run() {
     local label="$1" warmup="$2" requests="$3" rc=0
     shift 3
@@ -188,12 +229,12 @@ alloc_run() {
         return 0
     fi
     sleep 0.2
-    awk -F'[ =]' -v label="$label" -v n="$requests" '
+    awk -F'[ =]' -v plugin="$ALLOC_PLUGIN" -v label="$label" -v n="$requests" '
         /^alloc_count snapshot/ { m[++k] = $4; r[k] = $6 }
         END {
             if (k < 2) { print "bench: allocation counter wrote " k " snapshot(s), expected 2" > "/dev/stderr"; exit 1 }
             dm = m[k] - m[k - 1]; dr = r[k] - r[k - 1]
-            printf "%s\t%d\t%d\t%d\t%.3f\n", label, n, dm, dr, (dm + dr) / n
+            printf "%s\t%s\t%d\t%d\t%d\t%.3f\n", plugin, label, n, dm, dr, (dm + dr) / n
         }' "$counts" >>"$WORK/alloc.tsv" || fcgid_failed "allocation count ($label): no snapshots"
 }
 
@@ -205,7 +246,7 @@ measure_allocations() {
     # of scripts/dev.sh test runs bench_smoke too).
     if LC_ALL=C grep -q -F __asan_init "$FCGID_BIN"; then
         say "allocations: skipped, fcgid is built with AddressSanitizer"
-        printf 'skipped: fcgid is built with AddressSanitizer\t-\t-\t-\t-\n' >"$WORK/alloc.tsv"
+        printf -- '-\tskipped: fcgid is built with AddressSanitizer\t-\t-\t-\t-\n' >"$WORK/alloc.tsv"
         return 0
     fi
     SERVER_ENV=("LD_PRELOAD=$ALLOC_COUNT_SO" "ALLOC_COUNT_FILE=$WORK/run/alloc-counts")
@@ -218,6 +259,24 @@ measure_allocations() {
     alloc_run "KEEP_CONN off: a new connection per request" \
         $((2000 / scale)) $((20000 / scale)) --keep-conn off
     stop_server
+    # The SDK's hello: its router, one header read, a path value.
+    SERVER_ENV=("LD_PRELOAD=$ALLOC_COUNT_SO" "ALLOC_COUNT_FILE=$WORK/run/alloc-counts")
+    start_server fcgid-sdk tcp
+    ALLOC_PLUGIN=sdk_hello
+    alloc_run "GET /, KEEP_CONN on, 1 in flight per connection, $CONNECTIONS connections" \
+        $((20000 / scale)) $((100000 / scale)) --keep-conn on --uri /
+    alloc_run "GET /users/42, KEEP_CONN on, 1 in flight per connection, $CONNECTIONS connections" \
+        $((20000 / scale)) $((100000 / scale)) --keep-conn on --uri /users/42
+    stop_server
+    # The todo API's read (no target: it builds an nlohmann::json per answer).
+    SERVER_APP=todo TODO_SEED=100
+    start_server fcgid tcp
+    ALLOC_PLUGIN=todo
+    alloc_run "GET /todos/42 of 100, KEEP_CONN on, 1 in flight per connection, $CONNECTIONS connections" \
+        $((20000 / scale)) $((100000 / scale)) --keep-conn on --uri /todos/42
+    stop_server
+    SERVER_APP=hello TODO_SEED=0 ALLOC_PLUGIN=hello
+    SERVER_ENV=()
     [[ -s "$WORK/alloc.tsv" ]] && sed 's/^/bench: allocations: /' "$WORK/alloc.tsv"
     return 0
 }

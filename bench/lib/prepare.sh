@@ -3,14 +3,15 @@
 #
 #   install_packages     apt-get what the full run needs and is missing
 #   prepare_binaries     sets FCGID_BIN, FCGID_PLUGIN_DIR, FCGI_BENCH,
-#                        PEERS_BIN, ALLOC_COUNT_SO, NGINX_BIN, WRK_BIN, PHP_FPM
+#                        PEERS_BIN, ALLOC_COUNT_SO, BUSY_PLUGIN, SDK_HELLO_PLUGIN,
+#                        TODO_PLUGIN, NGINX_BIN, WRK_BIN, PHP_FPM
 #   record_machine       the notes printed above the table
 
 # Debian 12 packages: fcgid's build (as scripts/dev.sh), the peers, nginx, wrk.
 BENCH_PACKAGES=(
-    g++ cmake make pkg-config libcli11-dev libboost-dev libspdlog-dev libfmt-dev
-    nginx-light wrk procps
-    libfcgi-dev libfcgi-bin golang-go php8.2-fpm
+    g++ cmake make pkg-config libcli11-dev libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+    nginx-light wrk procps curl
+    libfcgi-dev libfcgi-bin golang-go php8.2-fpm php8.2-apcu
 )
 
 install_packages() {
@@ -75,14 +76,16 @@ build_peers() {
     if wants_server go; then
         # Standard library only: nothing is fetched (GOPROXY=off), caches stay in the work dir.
         (cd "$BENCH_DIR/peers" &&
-            GOPATH="$WORK/go" GOCACHE="$WORK/go/cache" GOPROXY=off GOFLAGS='' \
-                go build -o "$PEERS_BIN/go_hello" go_hello.go) >"$WORK/logs/build-go.log" 2>&1 ||
-            die "building the Go hello failed (see $WORK/logs/build-go.log)"
+            export GOPATH="$WORK/go" GOCACHE="$WORK/go/cache" GOPROXY=off GOFLAGS='' &&
+            go build -o "$PEERS_BIN/go_hello" go_hello.go &&
+            go build -o "$PEERS_BIN/go_todo" go_todo.go) >"$WORK/logs/build-go.log" 2>&1 ||
+            die "building the Go peers failed (see $WORK/logs/build-go.log)"
     fi
     if wants_server php; then
         PHP_FPM="$(find_tool php-fpm8.2)"
         [[ -n "$PHP_FPM" ]] || PHP_FPM="$(find_tool php-fpm)"
         [[ -n "$PHP_FPM" ]] || die "php-fpm not found (apt-get install php8.2-fpm)"
+        "$PHP_FPM" -m 2>/dev/null | grep -qx apcu || die "PHP-FPM has no APCu, which peers/todo.php needs (apt-get install php8.2-apcu)"
     fi
 }
 
@@ -92,10 +95,12 @@ prepare_binaries() {
     else
         [[ -x "${FCGID_BIN:-}" ]] || die "FCGID_BIN is not an executable: '${FCGID_BIN:-}'"
         [[ -f "${FCGID_PLUGIN_DIR:-}/hello.so" ]] || die "no hello.so in FCGID_PLUGIN_DIR='${FCGID_PLUGIN_DIR:-}'"
+        [[ -f "${FCGID_PLUGIN_DIR:-}/todo.so" ]] || die "no todo.so in FCGID_PLUGIN_DIR='${FCGID_PLUGIN_DIR:-}'"
         [[ -n "$FCGI_BENCH" ]] || die "--no-build needs --fcgi-bench PATH (or FCGI_BENCH_BIN)"
     fi
     [[ -x "$FCGI_BENCH" ]] || die "fcgi-bench is not an executable: '$FCGI_BENCH'"
-    cp "$BENCH_DIR/peers/hello.php" "$WORK/peers/hello.php"
+    TODO_PLUGIN="$FCGID_PLUGIN_DIR/todo.so"
+    cp "$BENCH_DIR/peers/hello.php" "$BENCH_DIR/peers/todo.php" "$WORK/peers/"
     build_peers
     ALLOC_COUNT_SO="$WORK/peers/alloc_count.so"
     "${CC:-cc}" -O2 -shared -fPIC -fvisibility=hidden -o "$ALLOC_COUNT_SO" \
@@ -105,6 +110,12 @@ prepare_binaries() {
     "${CC:-cc}" -O2 -shared -fPIC -fvisibility=hidden -I "$REPO_DIR/include" -o "$BUSY_PLUGIN" \
         "$BENCH_DIR/plugins/busy.c" >"$WORK/logs/build-busy.log" 2>&1 ||
         die "building bench/plugins/busy.c failed (see $WORK/logs/build-busy.log)"
+    # As fcgid_add_plugin() builds a plugin: hidden symbols but the entry point.
+    SDK_HELLO_PLUGIN="$WORK/peers/sdk_hello.so"
+    "${CXX:-c++}" -std=c++20 -O2 -shared -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -pthread \
+        -I "$REPO_DIR/include" -Wl,--version-script="$REPO_DIR/packaging/fcgid_plugin_exports.map" \
+        -o "$SDK_HELLO_PLUGIN" "$BENCH_DIR/plugins/sdk_hello.cpp" >"$WORK/logs/build-sdk-hello.log" 2>&1 ||
+        die "building bench/plugins/sdk_hello.cpp failed (see $WORK/logs/build-sdk-hello.log)"
     NGINX_BIN="${NGINX_BIN:-$(find_tool nginx)}"
     WRK_BIN="${WRK_BIN:-$(find_tool wrk)}"
     [[ -n "$NGINX_BIN" ]] || die "nginx not found: scripts/dev.sh installs nginx-light"
@@ -125,7 +136,7 @@ record_machine() {
     local peers=()
     wants_server libfcgi && peers+=("libfcgi $(package_version libfcgi-dev)")
     wants_server go && peers+=("$(go version | awk '{ print $3 }') (GOMAXPROCS default)")
-    wants_server php && peers+=("PHP-FPM $(package_version php8.2-fpm) (1 static child, opcache on)")
+    wants_server php && peers+=("PHP-FPM $(package_version php8.2-fpm) (1 static child, opcache on, APCu $(package_version php8.2-apcu))")
     if ((${#peers[@]} > 0)); then
         local joined
         joined="$(printf '%s, ' "${peers[@]}")"

@@ -3,7 +3,7 @@
 # run (tab-separated):
 #   scenario  label  server  rps  p50_ms  p99_ms  rss_kib  errors  note  served_conns  conns  cpu_us
 #   client_busy (% of a core: nginx's one worker, or fcgi-bench)  machine_busy (% of all cores)
-# and $WORK/alloc.tsv: mode  requests  mallocs  reallocs  per_request.
+# and $WORK/alloc.tsv: plugin  mode  requests  mallocs  reallocs  per_request.
 # Sourced by run.sh.
 
 # Every ratio is fcgid's req/s over the row's, both from this run and the
@@ -35,9 +35,9 @@ render_memory() {
 
 render_allocations() {
     [[ -s "$WORK/alloc.tsv" ]] || return 0
-    echo "| fcgid + hello, measured after a warmup | requests | allocations (malloc family) | reallocs | per request |"
-    echo "|---|---:|---:|---:|---:|"
-    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$WORK/alloc.tsv"
+    echo "| fcgid + plugin | measured after a warmup | requests | allocations (malloc family) | reallocs | per request |"
+    echo "|---|---|---:|---:|---:|---:|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }' "$WORK/alloc.tsv"
 }
 
 # The issue's targets, checked against this run. Information only: timing
@@ -74,9 +74,17 @@ render_targets() {
             if (val[s, srv, 10] == "" || val[s, srv, 10] + 0 >= val[s, srv, 11] + 0) return ""
             return sprintf(" (%s served %s of %s connections)", srv, val[s, srv, 10], val[s, srv, 11])
         }
+        # Peak RSS under load, the largest of the runs, per plugin.
+        function rss_line(what, kib, target) {
+            if (kib <= 0) return
+            if (target > 0) printf "- peak RSS of fcgid + %s under load: %.1f MiB, the largest of its runs (target ≤ %d MiB): %s\n", what, kib / 1024, target / 1024, verdict(kib <= target)
+            else printf "- peak RSS of fcgid + %s under load: %.1f MiB, the largest of its runs (no target)\n", what, kib / 1024
+        }
         {
             for (i = 1; i <= NF; i++) val[$1, $3, i] = $i
-            if ($3 == "fcgid" && $1 != "direct-busy" && $7 > max_rss) max_rss = $7
+            if ($1 ~ /^nginx-todo-/) { if ($3 == "fcgid" && $7 > todo_rss) todo_rss = $7 }
+            else if ($3 ~ /^fcgid-sdk/) { if ($7 > sdk_rss) sdk_rss = $7 }
+            else if ($3 == "fcgid" && $1 != "direct-busy" && $7 > max_rss) max_rss = $7
         }
         END {
             for (t = 1; t <= 2; t++) {
@@ -105,12 +113,33 @@ render_targets() {
             }
             workers("direct-keep", "hello")
             workers("direct-busy", "busy plugin")
+            # The SDK: server CPU per request against hello.c, same run.
+            if (have("direct-sdk", "fcgid") && have("direct-sdk", "fcgid-sdk") && val["direct-sdk", "fcgid", 12] > 0) {
+                c = val["direct-sdk", "fcgid", 12]; k = val["direct-sdk", "fcgid-sdk", 12]
+                printf "- SDK hello (router, one header read), direct KEEP_CONN on: %s µs of server CPU per request, hello.c %s µs: %.2f× (target ≤ 1.10×): %s\n", k, c, k / c, verdict(k / c <= 1.10)
+                if (have("direct-sdk", "fcgid-sdk-param"))
+                    printf "- SDK hello, GET /users/{id}: %s µs of server CPU per request: %.2f× hello.c (no target)\n", val["direct-sdk", "fcgid-sdk-param", 12], val["direct-sdk", "fcgid-sdk-param", 12] / c
+            }
+            # The todo API against Go, through nginx keepalive.
+            if (have("nginx-todo-one", "fcgid")) {
+                p = val["nginx-todo-one", "fcgid", 6]
+                if (have("nginx-todo-one", "go") && rps("nginx-todo-one", "go") > 0) {
+                    r = rps("nginx-todo-one", "fcgid") / rps("nginx-todo-one", "go")
+                    printf "- todo API, GET /todos/42 via nginx keepalive: fcgid %.2f× Go (target ≥ 3×): %s%s\n", r, verdict(r >= 3), paced("nginx-todo-one", "fcgid", r >= 3)
+                } else {
+                    printf "- todo API, GET /todos/42 via nginx keepalive: not measured against Go\n"
+                }
+                printf "- todo API, GET /todos/42 via nginx keepalive: fcgid p99 %s ms (target < 5 ms): %s\n", p, verdict(p < 5)
+            }
             while ((getline line < alloc_file) > 0) {
                 split(line, a, "\t")
-                if (a[1] ~ /^KEEP_CONN on, 1 /)
-                    printf "- heap allocations per hello request (%s): %s (target 0): %s\n", a[1], a[5], verdict(a[5] + 0 == 0)
+                if (a[1] == "hello" && a[2] ~ /^KEEP_CONN on, 1 /)
+                    printf "- heap allocations per hello request (%s): %s (target 0): %s\n", a[2], a[6], verdict(a[6] + 0 == 0)
+                if (a[1] == "sdk_hello")
+                    printf "- heap allocations per SDK hello request (%s): %s (target 0): %s\n", a[2], a[6], verdict(a[6] + 0 == 0)
             }
-            if (max_rss > 0)
-                printf "- peak RSS of fcgid + hello under load: %.1f MiB, the largest of its runs (target ≤ 4 MiB): %s\n", max_rss / 1024, verdict(max_rss <= 4096)
+            rss_line("hello", max_rss, 4096)
+            rss_line("sdk_hello (C++)", sdk_rss, 0)
+            rss_line("todo (C++, nlohmann-json, 2 pool threads)", todo_rss, 0)
         }' "$WORK/results.tsv"
 }

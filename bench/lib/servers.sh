@@ -3,8 +3,14 @@
 # that each run's peak RSS is its own. Sourced by run.sh, which sets WORK,
 # PEERS_BIN (built peers), FCGID_BIN, FCGID_PLUGIN_DIR and FCGI_BENCH.
 #
-#   start_server NAME tcp|unix   NAME: fcgid libfcgi go php, or fcgid-w2
-#                                (fcgid --workers 2)
+#   start_server NAME tcp|unix   NAME: fcgid libfcgi go php, fcgid-w2
+#                                (fcgid --workers 2), or fcgid-sdk and
+#                                fcgid-sdk-param (both fcgid with
+#                                plugins/sdk_hello.cpp: the row names differ)
+#                                With SERVER_APP=todo, the servers serve
+#                                the todo API instead (fcgid todo.so, Go
+#                                peers/go_todo.go, PHP peers/todo.php), with
+#                                the todos 1..TODO_SEED
 #       sets SERVER_ADDR (fcgi-bench's form: 127.0.0.1:PORT or unix:PATH,
 #       which is nginx's form too) and SERVER_PIDS; fails if the server does
 #       not answer one request with 200 within 10 s
@@ -23,6 +29,9 @@ SERVER_ENV=()
 SERVER_WRAPPER=()
 SERVER_ARGS=()
 SERVER_PLUGIN=""  # fcgid's plugin when not hello.so (the busy one)
+SERVER_PROBE_URI=""  # what the probe asks for when not / (ab.sh, another plugin)
+SERVER_APP=hello  # or todo: the JSON API of plugins/todo, in each server
+TODO_SEED=0       # SERVER_APP=todo: the todos 1..N exist from the start
 STARTED_PIDS=()  # every pid this script started, for the EXIT trap
 next_port_value=""  # set on the first call, once the ephemeral range is known
 
@@ -100,22 +109,36 @@ start_server_once() {
     fi
     SERVER_ADDR="$listen"
     SERVER_PIDS=()
+    # What the probe asks for, and which script PHP-FPM runs.
+    local probe_uri="${SERVER_PROBE_URI:-/}" script=hello.php
+    [[ "$SERVER_APP" == todo ]] && probe_uri=/todos/1 script=todo.php
     case "$name" in
-        fcgid | fcgid-w2)
-            local where=(--host 127.0.0.1 --port "${listen##*:}") workers=()
+        fcgid | fcgid-w2 | fcgid-sdk | fcgid-sdk-param)
+            local where=(--host 127.0.0.1 --port "${listen##*:}") workers=() app=()
+            local plugin="${SERVER_PLUGIN:-$FCGID_PLUGIN_DIR/hello.so}"
             [[ "$transport" == unix ]] && where=(--socket "${listen#unix:}")
             [[ "$name" == fcgid-w2 ]] && workers=(--workers 2)
+            [[ "$name" == fcgid-sdk* ]] && plugin="$SDK_HELLO_PLUGIN"
+            if [[ "$SERVER_APP" == todo ]]; then
+                plugin="$TODO_PLUGIN"
+                app=(--plugin-option "seed=$TODO_SEED" --plugin-option threads=2)
+            fi
             env "${SERVER_ENV[@]}" "${SERVER_WRAPPER[@]}" "$FCGID_BIN" run \
-                --plugin "${SERVER_PLUGIN:-$FCGID_PLUGIN_DIR/hello.so}" "${where[@]}" "${workers[@]}" -q "${SERVER_ARGS[@]}" >>"$log" 2>&1 &
+                --plugin "$plugin" "${app[@]}" "${where[@]}" "${workers[@]}" -q "${SERVER_ARGS[@]}" >>"$log" 2>&1 &
             ;;
         libfcgi)
+            [[ "$SERVER_APP" == hello ]] || die "libfcgi serves hello only"
             "$PEERS_BIN/libfcgi_hello" "${listen#unix:}" >>"$log" 2>&1 &
             ;;
         go)
-            "$PEERS_BIN/go_hello" "$listen" >>"$log" 2>&1 &
+            if [[ "$SERVER_APP" == todo ]]; then
+                "$PEERS_BIN/go_todo" -seed "$TODO_SEED" "$listen" >>"$log" 2>&1 &
+            else
+                "$PEERS_BIN/go_hello" "$listen" >>"$log" 2>&1 &
+            fi
             ;;
         php)
-            sed -e "s|@WORK@|$WORK/run|g" -e "s|@LISTEN@|${listen#unix:}|" \
+            sed -e "s|@WORK@|$WORK/run|g" -e "s|@LISTEN@|${listen#unix:}|" -e "s|@SEED@|$TODO_SEED|" \
                 "$BENCH_DIR/peers/php-fpm.conf.in" >"$WORK/run/php-fpm.conf"
             # -R: the benchmark may run as root; -F: stay in the foreground.
             "$PHP_FPM" -F -R -y "$WORK/run/php-fpm.conf" -d opcache.enable=1 >>"$log" 2>&1 &
@@ -126,8 +149,8 @@ start_server_once() {
     STARTED_PIDS+=("$!")
     wait_listening "$listen" "${SERVER_PIDS[0]}" || return 1
     # One request answered with 200 before anything is measured.
-    "$FCGI_BENCH" "$listen" -c 1 -n 1 --max-time 10 --strict \
-        -p "SCRIPT_FILENAME=$WORK/peers/hello.php" >"$WORK/logs/$name-$transport.probe" 2>&1 ||
+    "$FCGI_BENCH" "$listen" -c 1 -n 1 --max-time 10 --strict --uri "$probe_uri" \
+        -p "SCRIPT_FILENAME=$WORK/peers/$script" >"$WORK/logs/$name-$transport.probe" 2>&1 ||
         die "$name ($transport) did not answer a request with 200: $(grep -E '^(requests|  error|fcgi-bench: error)' "$WORK/logs/$name-$transport.probe" | tr '\n' ' ')"
 }
 
