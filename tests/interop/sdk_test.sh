@@ -11,10 +11,16 @@
 #   /slow/...       slow.so (mount=/slow): 1000 concurrent requests on its
 #                   worker pool and 300 deferred ones, a third of each closed
 #                   by the client mid-way (python3 asyncio)
+#   /tpl/...        the installed template (plugins/template), built out of
+#                   tree against the installed package as a new user builds
+#                   it (find_package(fcgid), fcgid::sdk): a JSON API with a
+#                   path parameter, an HTML form with a file upload, and slow
+#                   work on a worker pool, in one file of under 100 lines
 # then fcgid still serves, exits 0 on SIGTERM, and its log has no sanitizer
 # report (the suite also runs in an ASan+UBSan build).
 #
-# Env (from FCGID_TEST_ENV): FCGID_BIN, FCGID_PLUGIN_DIR. Optional: NGINX_BIN.
+# Env (from FCGID_TEST_ENV): FCGID_BIN, FCGID_PLUGIN_DIR, FCGID_STAGE_DIR.
+# Optional: NGINX_BIN, CMAKE_COMMAND, CXX.
 # nginx, curl and python3 are required: a missing one FAILS the test.
 # NAME_port and NAME_pid are set by lib.sh helpers through printf -v.
 # shellcheck disable=SC2154
@@ -44,6 +50,17 @@ start_fcgid upload upload --plugin-option mount=/app --max-body-size 32m
 start_fcgid slow slow --plugin-option mount=/slow --plugin-option threads=16 --plugin-option queue=2048 \
     --max-connections 4096 --max-requests 4096
 
+# The template, as a new user builds it from the installed docs.
+cmake_bin="${CMAKE_COMMAND:-cmake}"
+template_src="${FCGID_STAGE_DIR:-}/share/doc/fcgid/examples/template"
+[[ -f "$template_src/app.cpp" ]] || fail "no template in '$template_src'"
+"$cmake_bin" -S "$template_src" -B "$tmp/template" -DCMAKE_PREFIX_PATH="$FCGID_STAGE_DIR" \
+    -DCMAKE_BUILD_TYPE=Release >"$tmp/template-build.log" 2>&1 &&
+    "$cmake_bin" --build "$tmp/template" --parallel 2 >>"$tmp/template-build.log" 2>&1 ||
+    fail "building the installed template: $(tail -n 5 "$tmp/template-build.log" | tr '\n' ' ')"
+echo "# the template's own code: $(grep -c '' "$template_src/app.cpp") lines"
+start_fcgid tpl "$tmp/template/app.so" --plugin-option mount=/tpl
+
 mkdir -p "$tmp/files"
 head -c 300000 /dev/urandom >"$tmp/files/report.bin"
 chmod -R a+rX "$tmp/files"
@@ -55,6 +72,7 @@ nginx_server="
         location /api/  { $fastcgi fastcgi_pass 127.0.0.1:$todo_port; }
         location /app/  { $fastcgi fastcgi_pass 127.0.0.1:$upload_port; client_max_body_size 32m; }
         location /slow/ { $fastcgi fastcgi_pass 127.0.0.1:$slow_port; }
+        location /tpl/  { $fastcgi fastcgi_pass 127.0.0.1:$tpl_port; client_max_body_size 8m; }
         # Only reachable through X-Accel-Redirect from upload.so.
         location /protected/ { internal; alias $tmp/files/; }"
 start_nginx
@@ -333,12 +351,44 @@ fi
 request "$base/slow/work?ms=99999"
 [[ "$status" == 400 ]] && ok "GET /slow/work?ms=99999: 400" || not_ok "GET /slow/work?ms=99999: status $status"
 
+# ---- The template: the whole app in one file ----------------------------------
+
+request "$base/tpl/api/notes" "${json[@]}" --data-binary '{"text":"buy milk"}'
+if [[ "$status" == 201 && "$(header Location)" == /api/notes/1 ]] && json_is "$tmp/body" '{"id":1,"text":"buy milk"}'; then
+    request "$base/tpl/api/notes/1"
+    if [[ "$status" == 200 ]] && json_is "$tmp/body" '{"id":1,"text":"buy milk"}'; then
+        ok "template: POST /api/notes then GET /api/notes/1 (a path parameter): the note as JSON"
+    else
+        not_ok "template: GET /api/notes/1: status $status, body '$(body)'"
+    fi
+else
+    not_ok "template: POST /api/notes: status $status, Location '$(header Location)', body '$(body)'"
+fi
+request "$base/tpl/api/notes" "${json[@]}" --data-binary '{"text":'
+[[ "$status" == 400 && "$(cat "$tmp/body")" == "malformed JSON body: "* ]] &&
+    ok "template: bad JSON is a 400 with the parser's reason" ||
+    not_ok "template: bad JSON: status $status, body '$(body)'"
+request "$base/tpl/form"
+[[ "$status" == 200 && "$(header Content-Type)" == text/html* && "$(cat "$tmp/body")" == *'type="file"'* ]] &&
+    ok "template: GET /form is the HTML form" || not_ok "template: GET /form: status $status, body '$(body)'"
+head -c 1048576 /dev/urandom >"$tmp/upload-1m.bin"
+request "$base/tpl/form" -F "title=holiday photos" -F "file=@$tmp/upload-1m.bin;filename=beach.jpg"
+[[ "$status" == 200 && "$(cat "$tmp/body")" == $'title: holiday photos\nfile: beach.jpg, 1048576 bytes' ]] &&
+    ok "template: a multipart upload from curl -F: the title, the file's name and its 1048576 bytes" ||
+    not_ok "template: POST /form: status $status, body '$(body)'"
+request "$base/tpl/report?ms=50"
+[[ "$status" == 200 && "$(cat "$tmp/body")" == "report ready after 50 ms" ]] &&
+    ok "template: GET /report runs on the worker pool and answers" ||
+    not_ok "template: GET /report: status $status, body '$(body)'"
+
 # ---- Shutdown ----------------------------------------------------------------
 
 stop_fcgid todo
 stop_fcgid upload
 stop_fcgid slow "after 1300 concurrent requests"
-reports="$(grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$tmp"/todo.log "$tmp"/upload.log "$tmp"/slow.log || true)"
+stop_fcgid tpl
+reports="$(grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$tmp"/todo.log "$tmp"/upload.log "$tmp"/slow.log \
+    "$tmp"/tpl.log || true)"
 if [[ -z "$reports" ]]; then
     ok "no sanitizer report in the fcgid logs"
 else
