@@ -193,7 +193,13 @@ private:
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
             const std::string serving = options_.on_worker_exit ? options_.on_worker_exit(pid) : "";
-            const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            // A worker this master told to stop (the stop, a rolling restart)
+            // drains on SIGTERM; it can die of it only in the instant after
+            // its drain, once its handlers are gone and nothing is in flight:
+            // that is a clean exit, not a crash.
+            const bool ended_by_our_term = (stopping_ || it->retiring) && WIFSIGNALED(status) &&
+                                           WTERMSIG(status) == SIGTERM;
+            const bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) || ended_by_our_term;
             const bool ready = was_ready(*it);
             if (it->ready_fd >= 0) ::close(it->ready_fd);
             const std::size_t slot = it->slot;
@@ -205,7 +211,8 @@ private:
             });
             const bool replace = !stopping_ && !retiring && !slot_taken;
             if (stopping_ && !clean) exit_code_ = 1;
-            const std::string how = WIFEXITED(status)
+            const std::string how = ended_by_our_term ? std::string("exited on the SIGTERM sent to stop it, after its drain")
+                                    : WIFEXITED(status)
                                         ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                         : fmt::format("killed by signal {}{}", signal_name(WTERMSIG(status)),
                                                       WTERMSIG(status) == SIGKILL
