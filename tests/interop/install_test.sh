@@ -145,18 +145,26 @@ if body != b"out of tree":
 EOF
 }
 
-for plugin in out_of_tree out_of_tree_helper; do
-    log="$tmp/fcgid-$plugin.log"
-    "$FCGID_BIN" run --plugin "$tmp/build/$plugin.so" --host 127.0.0.1 --port 0 >/dev/null 2>"$log" &
+# serve LOG LABEL fcgid-run-options...: starts fcgid on a free port with its
+# log in LOG; sets fcgid_pid and port once it listens.
+serve() {
+    local label=$2
+    log=$1
+    shift 2
+    "$FCGID_BIN" run "$@" --host 127.0.0.1 --port 0 >/dev/null 2>"$log" &
     fcgid_pid=$!
     port=""
     for _ in $(seq 100); do
         port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
         [[ -n "$port" ]] && break
-        kill -0 "$fcgid_pid" 2>/dev/null || fail "fcgid exited at startup with $plugin.so"
+        kill -0 "$fcgid_pid" 2>/dev/null || fail "fcgid exited at startup with $label"
         sleep 0.1
     done
-    [[ -n "$port" ]] || fail "fcgid with $plugin.so printed no 'listening on 127.0.0.1:PORT' line in 10 s"
+    [[ -n "$port" ]] || fail "fcgid with $label printed no 'listening on 127.0.0.1:PORT' line in 10 s"
+}
+
+for plugin in out_of_tree out_of_tree_helper; do
+    serve "$tmp/fcgid-$plugin.log" "$plugin.so" --plugin "$tmp/build/$plugin.so"
     grep -q "plugin out_of_tree 1.0.0" "$log" || fail "fcgid's startup line does not name plugin out_of_tree 1.0.0"
 
     reason="$(fastcgi_get "$port" 2>&1)" || fail "raw FastCGI GET to fcgid with $plugin.so: $reason"
@@ -222,18 +230,7 @@ sys.stdout.write(body.decode())
 EOF
 }
 
-log="$tmp/fcgid-template.log"
-"$FCGID_BIN" run --plugin "$tmp/template/app.so" --plugin-option greeting=hi --host 127.0.0.1 --port 0 \
-    >/dev/null 2>"$log" &
-fcgid_pid=$!
-port=""
-for _ in $(seq 100); do
-    port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
-    [[ -n "$port" ]] && break
-    kill -0 "$fcgid_pid" 2>/dev/null || fail "fcgid exited at startup with the template's app.so"
-    sleep 0.1
-done
-[[ -n "$port" ]] || fail "fcgid with the template's app.so printed no 'listening on 127.0.0.1:PORT' line in 10 s"
+serve "$tmp/fcgid-template.log" "the template's app.so" --plugin "$tmp/template/app.so" --plugin-option greeting=hi
 root="$(fastcgi_get_uri "$port" / 2>&1)" || true
 hello="$(fastcgi_get_uri "$port" /hello/world 2>&1)" || true
 [[ "$root" == "Status: 200"*$'\nhello from app' ]] || fail "the template's GET /: '$root'"
