@@ -5,14 +5,16 @@
 #include <cstring>
 
 #include <boost/asio/post.hpp>
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "fcgi/encoder.hpp"
 #include "fcgi/error.hpp"
 #include "fcgi/name_value.hpp"
-#include "net/endpoint_text.hpp"
+#include "fcgi/record_text.hpp"
 #include "net/request.hpp"
-#include "net/server.hpp"
+#include "net/request_dispatcher.hpp"
+#include "net/server_inbox.hpp"
 
 namespace fcgid::net {
 namespace {
@@ -27,30 +29,72 @@ constexpr std::size_t initial_input_size = 16 * 1024;
 // How long a draining connection that never carried a request waits for one.
 constexpr std::chrono::seconds drain_grace{1};
 
-// Output buffer capacity a connection keeps between responses.
-constexpr std::size_t kept_output_capacity = 64 * 1024;
-
 // Enough for the usual one request at a time, and a few multiplexed ones.
 constexpr std::size_t max_spare_requests = 4;
 
 }  // namespace
 
-connection::connection(server& owner, socket_type socket, const socket_type::endpoint_type& peer)
-    : server_(owner), socket_(std::move(socket)), peer_{peer},
+connection::connection(const connection_context& context, socket_type socket,
+                       const socket_type::endpoint_type& peer)
+    : context_(context), socket_(std::move(socket)), peer_{peer},
       in_(std::make_unique_for_overwrite<char[]>(initial_input_size)), in_size_(initial_input_size),
-      last_read_(std::chrono::steady_clock::now()), last_write_(last_read_) {}
+      budget_(context.limits.max_params_bytes, context.limits.max_body_bytes),
+      output_(context.limits.max_output_buffer), last_read_(std::chrono::steady_clock::now()),
+      last_write_(last_read_) {}
 
 connection::~connection() = default;
 
 void connection::start() {
     spdlog::debug("connection from {}", peer_);
+    // Something noted outside a turn of ours (a plugin finishing a deferred
+    // request, a thread's write) gets a turn of its own on the loop.
+    output_.set_wake([this] {
+        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->settle(); });
+    });
     do_read();
+}
+
+// ---- Turns -------------------------------------------------------------------------
+
+void connection::begin_turn() {
+    output_.in_turn();
+    // A request that finished since our last turn (on a posted call) is
+    // forgotten before anything else can name its id again.
+    forget_finished();
+}
+
+void connection::settle() {
+    if (closed_) return;
+    forget_finished();
+    output_.take_writable_waiters(writable_);
+    for (const auto& r : writable_) r->notify_writable();  // may write, even finish
+    writable_.clear();
+    forget_finished();
+    flush();
+    output_.settled();
+    close_if_done();
+}
+
+void connection::forget_finished() {
+    if (!output_.take_finished()) return;
+    // The finished ones are those completed among ours (a detached request
+    // is no longer ours); the list is a few entries long.
+    for (std::size_t i = 0; i < requests_.size();) {
+        const request& r = *requests_[i].r;
+        if (!r.completed()) {
+            ++i;
+            continue;
+        }
+        if (!r.keep_conn()) close_when_idle_ = true;
+        context_.inbox.request_finished(r.status());
+        forget(r);
+    }
 }
 
 // ---- Reading ---------------------------------------------------------------------
 
 void connection::do_read() {
-    if (closed_) return;
+    if (closed_ || !reading_) return;
     if (in_end_ == in_size_) {
         // The buffer is full of one unfinished record: make room at the front
         // first, and grow only if the record is really that large.
@@ -75,8 +119,11 @@ void connection::do_read() {
 }
 
 void connection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
-    if (ec == asio::error::eof && !closed_) {
+    if (closed_) return;
+    if (ec == asio::error::eof) {
+        begin_turn();
         on_peer_finished_sending();
+        settle();
         return;
     }
     if (ec) {
@@ -85,15 +132,17 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
         close();
         return;
     }
+    begin_turn();
     if (in_end_ == in_begin_) partial_since_ = std::chrono::steady_clock::now();
     in_end_ += bytes;
     last_read_ = std::chrono::steady_clock::now();
     const std::size_t consumed_before = in_begin_;
-    if (!process_input()) return;
-    // What is left now is a new partial record: it started with this read.
-    if (in_begin_ != consumed_before) partial_since_ = last_read_;
-    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
-    close_if_done();
+    if (process_input()) {
+        // What is left now is a new partial record: it started with this read.
+        if (in_begin_ != consumed_before) partial_since_ = last_read_;
+        if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    }
+    settle();
     // Every request is answered and one of them ended without KEEP_CONN:
     // the connection closes once the answer is written, and anything the web
     // server might still send would go unread anyway. Reading again would
@@ -110,20 +159,13 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
 // running after its EOF is not served; none of nginx, Apache, lighttpd,
 // Caddy or h2o does that.
 void connection::on_peer_finished_sending() {
-    const auto in_flight = requests_;
-    for (const auto& r : in_flight) {
-        forget(*r);
-        r->abort();
-        r->detach();
-    }
+    abandon_requests();
     in_begin_ = in_end_ = 0;
+    reading_ = false;
     close_when_idle_ = true;
-    close_if_done();
 }
 
 bool connection::process_input() {
-    processing_ = true;
-    bool ok = true;
     while (!closed_) {
         fcgi::record_view record;
         std::error_code ec;
@@ -132,15 +174,15 @@ bool connection::process_input() {
         if (ec == fcgi::errc::need_more) break;
         if (!ec) ec = handle_record(record);
         if (ec) {
-            protocol_error(ec, record.header.request_id);
-            ok = false;
-            break;
+            protocol_error(ec, input.substr(0, used != 0 ? used : fcgi::max_record_size));
+            return false;
         }
         in_begin_ += used;
+        // What the record set off (a request answered at once) is settled
+        // before the next record can refer to it.
+        forget_finished();
     }
-    processing_ = false;
-    flush();
-    return ok && !closed_;
+    return !closed_;
 }
 
 std::error_code connection::handle_record(const fcgi::record_view& record) {
@@ -166,7 +208,7 @@ std::error_code connection::handle_record(const fcgi::record_view& record) {
             return {};
     }
     // A type this protocol version does not define: say so and carry on (spec 4.2).
-    fcgi::append_unknown_type(out_pending_, static_cast<std::uint8_t>(record.header.type));
+    fcgi::append_unknown_type(output_.raw(), static_cast<std::uint8_t>(record.header.type));
     return {};
 }
 
@@ -177,19 +219,20 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
     if (ec) return ec;
     if (id == fcgi::management_request_id || find(id)) return fcgi::errc::bad_request_id;
     if (body.request_role != fcgi::role::responder) {
-        end_request_record(id, 0, fcgi::protocol_status::unknown_role);
+        output_.append_end_request(id, 0, fcgi::protocol_status::unknown_role);
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
     // Over a limit, this request is refused but the connection stays usable.
-    if (requests_.size() >= server_.limits().max_requests_per_connection ||
-        !server_.reserve_request()) {
+    request_slots::slot slot;
+    if (requests_.size() < context_.limits.max_requests_per_connection) slot = context_.slots.take();
+    if (!slot) {
         spdlog::warn("{}: refusing request {}: too many requests in flight", peer_, id);
-        end_request_record(id, 0, fcgi::protocol_status::overloaded);
+        output_.append_end_request(id, 0, fcgi::protocol_status::overloaded);
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
-    requests_.push_back(make_request(id, body.keep_conn()));
+    requests_.push_back({make_request(id, body.keep_conn()), std::move(slot)});
     ++requests_seen_;
     return {};
 }
@@ -203,7 +246,7 @@ void connection::on_abort_request(std::uint16_t id) {
     forget(*r);
     r->abort();
     r->detach();
-    end_request_record(id, 0, fcgi::protocol_status::request_complete);
+    output_.append_end_request(id, 0, fcgi::protocol_status::request_complete);
     if (!r->keep_conn()) close_when_idle_ = true;
 }
 
@@ -212,21 +255,20 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
     if (!r) return {};  // a request we already answered (e.g. rejected)
     if (r->params_done()) return fcgi::errc::stream_after_end;
     if (!record.content.empty()) {
-        if (!input_budget_allows(record.content.size()) ||
-            !r->append_params(record.content, server_.limits().max_params_bytes))
+        if (!budget_.take_params(r->params_bytes(), record.content.size()))
             return fcgi::errc::params_too_large;
-        input_bytes_ += record.content.size();
+        r->append_params(record.content);
         return {};
     }
-    if (auto ec = r->end_params(server_.limits().max_params_count)) return ec;
+    if (auto ec = r->end_params(context_.limits.max_params_count)) return ec;
     if (body_too_large(*r)) {
         // Answer before the body is sent rather than after buffering it.
         spdlog::warn("{}: request {} announces a body over {} bytes: answering 413", peer_,
-                     r->id(), server_.limits().max_body_bytes);
+                     r->id(), context_.limits.max_body_bytes);
         r->reject(413);
         return {};
     }
-    if (r->ready()) dispatch(r);
+    if (r->ready()) context_.dispatcher.dispatch(*r);
     return {};
 }
 
@@ -236,7 +278,7 @@ bool connection::body_too_large(const request& r) const noexcept {
     std::uint64_t length = 0;
     const auto result = std::from_chars(text.data(), text.data() + text.size(), length);
     if (result.ec == std::errc::result_out_of_range) return true;
-    return result.ec == std::errc() && length > server_.limits().max_body_bytes;
+    return result.ec == std::errc() && length > context_.limits.max_body_bytes;
 }
 
 void connection::on_stdin(const fcgi::record_view& record) {
@@ -244,25 +286,20 @@ void connection::on_stdin(const fcgi::record_view& record) {
     if (!r || r->body_done()) return;  // answered already (e.g. 413): drop the rest
     if (record.content.empty()) {
         r->end_body();
-        if (r->ready()) dispatch(r);
+        if (r->ready()) context_.dispatcher.dispatch(*r);
         return;
     }
-    if (!input_budget_allows(record.content.size()) ||
-        !r->append_body(record.content, server_.limits().max_body_bytes)) {
+    if (!budget_.take_body(r->body_bytes(), record.content.size())) {
         spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
-                     record.header.request_id, server_.limits().max_body_bytes);
+                     record.header.request_id, context_.limits.max_body_bytes);
         r->reject(413);
         return;
     }
-    input_bytes_ += record.content.size();
-}
-
-bool connection::input_budget_allows(std::size_t more) const noexcept {
-    const auto& limits = server_.limits();
-    return input_bytes_ + more <= limits.max_body_bytes + limits.max_params_bytes;
+    r->append_body(record.content);
 }
 
 void connection::on_get_values(std::string_view content) {
+    const auto& limits = context_.limits;
     fcgi::name_value_reader reader(content);
     std::string pairs;
     std::string_view name;
@@ -271,11 +308,10 @@ void connection::on_get_values(std::string_view content) {
     while (reader.next(name, value, ec)) {
         std::string answer;
         if (name == "FCGI_MAX_CONNS")
-            answer = std::to_string(server_.limits().max_connections);
+            answer = std::to_string(limits.max_connections);
         else if (name == "FCGI_MAX_REQS")
             // The smaller limit: a web server may put them all on one connection.
-            answer = std::to_string(std::min(server_.limits().max_requests,
-                                             server_.limits().max_requests_per_connection));
+            answer = std::to_string(std::min(limits.max_requests, limits.max_requests_per_connection));
         else if (name == "FCGI_MPXS_CONNS")
             answer = "1";
         else
@@ -283,58 +319,33 @@ void connection::on_get_values(std::string_view content) {
         if (pairs.size() + fcgi::name_value_size(name, answer) <= fcgi::max_content_length)
             fcgi::append_name_value(pairs, name, answer);
     }
-    fcgi::append_get_values_result(out_pending_, pairs);
+    fcgi::append_get_values_result(output_.raw(), pairs);
 }
 
-void connection::dispatch(const std::shared_ptr<request>& r) {
-    server_.handle(*r);
+void connection::protocol_error(std::error_code ec, std::string_view record_bytes) {
+    // Whole header at least: decode_record() reports need_more before that.
+    const auto header = fcgi::decode_header(record_bytes);
+    std::string detail;
+    if (ec == fcgi::errc::params_too_large)
+        detail = fmt::format("; over {} bytes of params, or {} bytes of input held",
+                             context_.limits.max_params_bytes,
+                             context_.limits.max_params_bytes + context_.limits.max_body_bytes);
+    else if (ec == fcgi::errc::too_many_params)
+        detail = fmt::format("; over {} params", context_.limits.max_params_count);
+    spdlog::warn("{}: closing connection: {} (request {}{}): {}", peer_, ec.message(),
+                 header.request_id, detail, fcgi::describe_record(record_bytes));
+    // Nothing more is read or answered; what is queued (answers completed
+    // before the bad record) is still written, then settle() closes.
+    abandon_requests();
+    in_begin_ = in_end_ = 0;
+    reading_ = false;
+    close_when_idle_ = true;
 }
 
-// ---- Output ----------------------------------------------------------------------
-
-void connection::append_head(std::uint16_t id, std::string_view status_line,
-                             std::string_view headers) {
-    const std::size_t size = status_line.size() + headers.size();
-    if (size <= fcgi::max_content_length) {
-        fcgi::append_header(out_pending_, record_type::stdout_, id, static_cast<std::uint16_t>(size));
-        out_pending_.append(status_line).append(headers);
-    } else {
-        fcgi::append_stream(out_pending_, record_type::stdout_, id, status_line);
-        fcgi::append_stream(out_pending_, record_type::stdout_, id, headers);
-    }
-    flush();
-}
-
-void connection::append_stream(std::uint16_t id, record_type type, std::string_view data) {
-    fcgi::append_stream(out_pending_, type, id, data);
-    flush();
-}
-
-void connection::complete_request(request& r, bool stderr_used, std::uint32_t app_status) {
-    fcgi::append_stream_end(out_pending_, record_type::stdout_, r.id());
-    if (stderr_used) fcgi::append_stream_end(out_pending_, record_type::stderr_, r.id());
-    end_request_record(r.id(), app_status, fcgi::protocol_status::request_complete);
-    if (!r.keep_conn()) close_when_idle_ = true;
-    const int status = r.status();
-    forget(r);
-    server_.request_completed(status);
-    flush();
-}
-
-void connection::end_request_record(std::uint16_t id, std::uint32_t app_status,
-                                    fcgi::protocol_status status) {
-    fcgi::append_end_request(out_pending_, id, app_status, status);
-}
+// ---- Writing ---------------------------------------------------------------------
 
 void connection::flush() {
-    if (processing_ || writing_ || closed_) return;
-    if (out_pending_.empty()) {
-        close_if_done();
-        return;
-    }
-    std::swap(out_pending_, out_writing_);
-    written_ = 0;
-    writing_ = true;
+    if (closed_ || !output_.begin_write()) return;
     last_write_ = std::chrono::steady_clock::now();
     do_write();
 }
@@ -342,8 +353,9 @@ void connection::flush() {
 // Writes piece by piece rather than with one async_write, so that each bit of
 // progress counts for the write timeout and frees room for the plugin.
 void connection::do_write() {
+    const std::string_view unwritten = output_.unwritten();
     socket_.async_write_some(
-        asio::buffer(out_writing_.data() + written_, out_writing_.size() - written_),
+        asio::buffer(unwritten.data(), unwritten.size()),
         with_memory(write_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
                                                                std::size_t bytes) {
             self->on_write(ec, bytes);
@@ -351,72 +363,25 @@ void connection::do_write() {
 }
 
 void connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
+    if (closed_) return;
     if (ec) {
-        writing_ = false;
-        if (ec != asio::error::operation_aborted)
-            spdlog::debug("write to {}: {}", peer_, ec.message());
+        if (ec != asio::error::operation_aborted) spdlog::debug("write to {}: {}", peer_, ec.message());
         close();
         return;
     }
-    written_ += bytes;
+    begin_turn();
     last_write_ = std::chrono::steady_clock::now();
-    if (written_ < out_writing_.size()) {
-        do_write();
-        notify_writable_waiters();
-        return;
-    }
-    writing_ = false;
-    // Keep a typical response's worth of capacity for the next swap; a big
-    // response's megabyte goes back, or idle keep-alive connections hoard it.
-    if (out_writing_.capacity() > kept_output_capacity) std::string().swap(out_writing_);
-    else out_writing_.clear();
-    written_ = 0;
-    notify_writable_waiters();
-    flush();
-}
-
-std::size_t connection::buffered_bytes() const noexcept {
-    return out_pending_.size() + (out_writing_.size() - written_);
-}
-
-bool connection::output_full() const noexcept {
-    return buffered_bytes() >= server_.limits().max_output_buffer;
-}
-
-std::size_t connection::output_room() const noexcept {
-    const std::uint64_t limit = server_.limits().max_output_buffer;
-    const std::size_t buffered = buffered_bytes();
-    return buffered < limit ? static_cast<std::size_t>(limit - buffered) : 0;
-}
-
-void connection::wait_writable(std::shared_ptr<request> r) {
-    writable_waiters_.push_back(std::move(r));
-    if (!writing_ || buffered_bytes() <= server_.limits().max_output_buffer / 2) {
-        // Already writable: call back soon, but never from inside the
-        // plugin's own call to response_on_writable.
-        asio::post(socket_.get_executor(),
-                   [self = shared_from_this()] { self->notify_writable_waiters(); });
-    }
-}
-
-void connection::notify_writable_waiters() {
-    if (writable_waiters_.empty() || closed_ ||
-        buffered_bytes() > server_.limits().max_output_buffer / 2)
-        return;
-    // Callbacks may write and wait again: run over a detached list.
-    auto waiters = std::move(writable_waiters_);
-    writable_waiters_.clear();
-    for (const auto& r : waiters) r->notify_writable();
+    if (!output_.wrote(bytes)) do_write();
+    // Room was freed: waiting writers go on, and the next batch goes out.
+    settle();
 }
 
 // ---- Lifetime ----------------------------------------------------------------------
 
-bool connection::idle() const noexcept {
-    return requests_.empty() && !writing_ && out_pending_.empty();
-}
+bool connection::idle() const noexcept { return requests_.empty() && output_.empty(); }
 
 void connection::close_if_done() {
-    if (closed_ || processing_ || !idle()) return;
+    if (closed_ || !idle()) return;
     if (close_when_idle_) {
         close();
         return;
@@ -433,22 +398,22 @@ void connection::close_if_done() {
 
 void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (closed_) return;
-    const config::limits_config& limits = server_.limits();
+    begin_turn();
+    const config::limits_config& limits = context_.limits;
     const auto expired = [now](std::chrono::steady_clock::time_point since, std::chrono::seconds limit) {
         return limit.count() > 0 && now - since >= limit;
     };
-    if (writing_ && expired(last_write_, limits.write_timeout)) {
+    if (output_.writing() && expired(last_write_, limits.write_timeout)) {
         spdlog::warn("{}: closing connection: write timeout ({} s): the web server stopped reading",
                      peer_, limits.write_timeout.count());
         close();
         return;
     }
     if (limits.request_timeout.count() > 0) {
-        // time_out() forgets the request: walk a copy.
-        const auto in_flight = requests_;
-        for (const auto& r : in_flight)
-            if (r->held_by_plugin() && expired(r->dispatched_at(), limits.request_timeout)) r->time_out();
-        if (closed_) return;
+        // time_out() only notes the request as finished: the list stays as it is.
+        for (const auto& entry : requests_)
+            if (entry.r->held_by_plugin() && expired(entry.r->dispatched_at(), limits.request_timeout))
+                entry.r->time_out();
     }
     // The read timeout counts from when the input now awaited began (the
     // oldest request still receiving, or a partial record), not from the
@@ -457,8 +422,8 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     // an honest one sends it at once.
     auto awaited_since = std::chrono::steady_clock::time_point::max();
     if (in_end_ > in_begin_) awaited_since = partial_since_;
-    for (const auto& r : requests_)
-        if (r->receiving()) awaited_since = std::min(awaited_since, r->begun_at());
+    for (const auto& entry : requests_)
+        if (entry.r->receiving()) awaited_since = std::min(awaited_since, entry.r->begun_at());
     const bool receiving = awaited_since != std::chrono::steady_clock::time_point::max();
     if (receiving && expired(awaited_since, limits.read_timeout)) {
         spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
@@ -466,6 +431,8 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
         close();
         return;
     }
+    settle();
+    if (closed_) return;
     if (draining_ && !receiving && idle() && expired(last_read_, drain_grace)) {
         close();  // opened for a request that never came
         return;
@@ -477,8 +444,10 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
 }
 
 void connection::drain() {
+    if (closed_) return;
+    begin_turn();
     draining_ = true;
-    close_if_done();
+    settle();
 }
 
 void connection::close() {
@@ -490,23 +459,12 @@ void connection::close() {
     socket_.shutdown(socket_type::shutdown_both, ignored);
     socket_.close(ignored);
     // Whatever is still in flight can no longer be answered: tell the plugin.
-    auto in_flight = std::move(requests_);
-    requests_.clear();
+    abandon_requests();
     spare_requests_.clear();
-    input_bytes_ = 0;
-    writable_waiters_.clear();
-    for (const auto& r : in_flight) {
-        server_.release_request();
-        r->abort();
-        r->detach();
-    }
+    budget_.clear();
+    output_.clear();
     spdlog::debug("connection from {} closed", peer_);
-    server_.connection_closed(this);
-}
-
-void connection::protocol_error(std::error_code ec, std::uint16_t id) {
-    spdlog::warn("{}: closing connection: {} (request {})", peer_, ec.message(), id);
-    close();
+    context_.inbox.connection_closed(this);
 }
 
 // ---- Requests ----------------------------------------------------------------------
@@ -520,23 +478,34 @@ std::shared_ptr<request> connection::make_request(std::uint16_t id, bool keep_co
         r->reset(id, keep_conn);
         return r;
     }
-    return std::make_shared<request>(*this, id, keep_conn);
+    return std::make_shared<request>(output_, id, keep_conn);
 }
 
 std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
-    for (const auto& r : requests_)
-        if (r->id() == id) return r;
+    for (const auto& entry : requests_)
+        if (entry.r->id() == id) return entry.r;
     return nullptr;
 }
 
-void connection::forget(const request& r) noexcept {
+bool connection::forget(const request& r) noexcept {
     const auto it = std::find_if(requests_.begin(), requests_.end(),
-                                 [&](const auto& p) { return p.get() == &r; });
-    if (it == requests_.end()) return;
-    input_bytes_ -= r.received_bytes();
-    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(*it));
-    requests_.erase(it);
-    server_.release_request();
+                                 [&](const in_flight& entry) { return entry.r.get() == &r; });
+    if (it == requests_.end()) return false;
+    budget_.give_back(r.received_bytes());
+    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(it->r));
+    requests_.erase(it);  // gives its slot back
+    return true;
+}
+
+void connection::abandon_requests() noexcept {
+    auto in_flight = std::move(requests_);
+    requests_.clear();
+    for (const auto& entry : in_flight) {
+        budget_.give_back(entry.r->received_bytes());
+        entry.r->abort();
+        entry.r->detach();
+    }
+    // The slots go back as `in_flight` does.
 }
 
 }  // namespace fcgid::net

@@ -1,10 +1,18 @@
 // One accepted connection from the web server: reads records, runs the
-// request state machine, hands complete requests to the plugin and writes
-// responses back.
+// request state machine, passes complete requests down to the dispatcher
+// and writes responses back.
+//
+// A connection works in turns: a read, a write, a wake-up, a call from the
+// server (timeouts, drain). Within a turn it calls down only (requests, the
+// dispatcher, the plugin); what they produce is noted in its output_queue
+// and handled when the turn settles, after they have returned. What the
+// server must know (a request finished, the connection closed) is noted in
+// the server_inbox, which the server reads on a turn of its own.
 //
 // fcgid is single-threaded: all of this runs on the loop thread, so there
-// are no strands and no locks. A connection keeps itself alive: every pending
-// handler binds shared_from_this(), and it is freed when none is left.
+// are no strands and no locks. A connection is owned by the server, and
+// every pending handler binds shared_from_this(): after close() it lives
+// until the server has read the report and the last handler has run.
 #pragma once
 
 #include <chrono>
@@ -17,22 +25,36 @@
 
 #include <boost/asio/generic/stream_protocol.hpp>
 
+#include "config/server_config.hpp"
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
 #include "net/endpoint_text.hpp"
 #include "net/handler_memory.hpp"
+#include "net/input_budget.hpp"
+#include "net/output_queue.hpp"
+#include "net/request_slots.hpp"
 
 namespace fcgid::net {
 
 class request;
-class server;
+class request_dispatcher;
+class server_inbox;
+
+// What the server lends every connection; it outlives them all.
+struct connection_context {
+    const config::limits_config& limits;
+    request_slots& slots;             // --max-requests, process-wide
+    request_dispatcher& dispatcher;   // where complete requests go
+    server_inbox& inbox;              // where the server hears back
+};
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
     using socket_type = boost::asio::generic::stream_protocol::socket;
 
     // `peer` is the address accept() returned, named in log lines.
-    connection(server& owner, socket_type socket, const socket_type::endpoint_type& peer);
+    connection(const connection_context& context, socket_type socket,
+               const socket_type::endpoint_type& peer);
     ~connection();
 
     void start();
@@ -41,32 +63,30 @@ public:
     // Applies the idle, read, write and request timeouts; the server calls
     // this about once a second. May close the connection.
     void check_timeouts(std::chrono::steady_clock::time_point now);
-    // Close now, aborting whatever is in flight. Idempotent.
+    // Close now, aborting whatever is in flight. Idempotent. Reported to
+    // the server through the inbox.
     void close();
 
-    // ---- Output, called by requests ----
-
-    // The CGI head of a response: status line then header block, one record.
-    void append_head(std::uint16_t id, std::string_view status_line, std::string_view headers);
-    void append_stream(std::uint16_t id, fcgi::record_type type, std::string_view data);
-    // Ends the streams, queues END_REQUEST and forgets the request.
-    void complete_request(request& r, bool stderr_used, std::uint32_t app_status = 0);
-    // True when buffered output has reached --max-output-buffer.
-    bool output_full() const noexcept;
-    // Bytes that may still be buffered before output_full(); 0 once it is.
-    std::size_t output_room() const noexcept;
-    // Calls r.notify_writable() once buffered output is down to half the limit.
-    void wait_writable(std::shared_ptr<request> r);
-
 private:
+    // A request in flight and its count against --max-requests, given
+    // back when the entry goes.
+    struct in_flight {
+        std::shared_ptr<request> r;
+        request_slots::slot slot;
+    };
+
+    // ---- Turns ----
+    void begin_turn();
+    // Ends a turn: forgets finished requests, tells waiting writers, starts
+    // a write, and closes if that is all.
+    void settle();
+    // Forgets the requests that finished (noted in output_) and reports them.
+    void forget_finished();
+
+    // ---- Reading ----
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t bytes);
     void on_peer_finished_sending();
-    void do_write();
-    void on_write(const boost::system::error_code& ec, std::size_t bytes);
-    void notify_writable_waiters();
-    std::size_t buffered_bytes() const noexcept;
-
     // Consumes every whole record in the input buffer; false on a protocol error.
     bool process_input();
     std::error_code handle_record(const fcgi::record_view& record);
@@ -75,21 +95,28 @@ private:
     std::error_code on_params(const fcgi::record_view& record);
     void on_stdin(const fcgi::record_view& record);
     bool body_too_large(const request& r) const noexcept;
-    bool input_budget_allows(std::size_t more) const noexcept;
     void on_get_values(std::string_view content);
-    void dispatch(const std::shared_ptr<request>& r);
+    // Logs the error with the record that caused it, then stops reading:
+    // answers queued already are written, then the connection closes.
+    void protocol_error(std::error_code ec, std::string_view record_bytes);
 
+    // ---- Writing ----
+    void flush();
+    void do_write();
+    void on_write(const boost::system::error_code& ec, std::size_t bytes);
+
+    // ---- Requests ----
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
     // A request object for `id`: a recycled one when one is free.
     std::shared_ptr<request> make_request(std::uint16_t id, bool keep_conn);
-    void forget(const request& r) noexcept;
-    void end_request_record(std::uint16_t id, std::uint32_t app_status, fcgi::protocol_status status);
-    void flush();
+    // Drops `r` from the requests in flight; false if it was not there.
+    bool forget(const request& r) noexcept;
+    // Aborts and detaches every request in flight: none will be answered.
+    void abandon_requests() noexcept;
     bool idle() const noexcept;
     void close_if_done();
-    void protocol_error(std::error_code ec, std::uint16_t id);
 
-    server& server_;
+    const connection_context& context_;
     // Declared before socket_: pending operations live in them until the
     // socket is destroyed.
     handler_memory read_memory_;
@@ -104,26 +131,20 @@ private:
     std::size_t in_size_;
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
+    input_budget budget_;
 
-    // Output is double-buffered: requests append to out_pending_ while
-    // out_writing_ is on the wire; the two swap, so steady state allocates nothing.
-    std::string out_pending_;
-    std::string out_writing_;
-    std::size_t written_ = 0;  // bytes of out_writing_ already on the wire
-    bool writing_ = false;
-    std::vector<std::shared_ptr<request>> writable_waiters_;
-    bool processing_ = false;  // inside process_input: flush once at the end
+    output_queue output_;
 
-    std::vector<std::shared_ptr<request>> requests_;  // in flight on this connection
+    std::vector<in_flight> requests_;
     // Finished requests kept for reuse; one still referenced elsewhere (a
     // plugin's hold, a posted call) is skipped until it is free.
     std::vector<std::shared_ptr<request>> spare_requests_;
-    // Params and body bytes held by requests_. Multiplexed requests share one
-    // budget (--max-body-size + --max-params-size), so a connection's input
-    // memory is bounded however many requests it opens.
-    std::uint64_t input_bytes_ = 0;
+    // Scratch list for settle(), kept for its capacity.
+    std::vector<std::shared_ptr<request>> writable_;
+
     bool draining_ = false;
-    bool close_when_idle_ = false;  // a request without KEEP_CONN ended
+    bool close_when_idle_ = false;  // a request without KEEP_CONN ended, or input is over
+    bool reading_ = true;           // false after a protocol error or the peer's EOF
     std::uint64_t requests_seen_ = 0;
     bool closed_ = false;
 

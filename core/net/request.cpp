@@ -8,9 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "fcgi/error.hpp"
-#include "fcgi/name_value.hpp"
 #include "http/status.hpp"
-#include "net/connection.hpp"
+#include "net/output_queue.hpp"
 #include "plugin/plugin_host.hpp"
 
 namespace fcgid::net {
@@ -44,10 +43,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 // are freed rather than held by an idle connection.
 constexpr std::size_t kept_capacity = 16 * 1024;
 
-// Room for this many params is reserved at once: nginx's fastcgi_params and
-// Apache's mod_proxy_fcgi send 20 to 30, so one allocation holds them all.
-constexpr std::size_t typical_param_count = 32;
-
 void clear_keeping_small(std::string& s) noexcept {
     if (s.capacity() > kept_capacity) std::string().swap(s);
     else s.clear();
@@ -55,14 +50,13 @@ void clear_keeping_small(std::string& s) noexcept {
 
 }  // namespace
 
-request::request(connection& owner, std::uint16_t id, bool keep_conn)
-    : connection_(&owner), owner_(&owner), id_(id), keep_conn_(keep_conn) {}
+request::request(output_queue& output, std::uint16_t id, bool keep_conn)
+    : output_(&output), owner_(&output), id_(id), keep_conn_(keep_conn) {}
 
 void request::reset(std::uint16_t id, bool keep_conn) noexcept {
-    connection_ = owner_;
+    output_ = owner_;
     id_ = id;
     keep_conn_ = keep_conn;
-    clear_keeping_small(params_text_);
     params_.clear();
     clear_keeping_small(body_);
     params_done_ = body_done_ = dispatched_ = false;
@@ -82,80 +76,20 @@ void request::reset(std::uint16_t id, bool keep_conn) noexcept {
     begun_at_ = std::chrono::steady_clock::now();
 }
 
-// ---- Input ------------------------------------------------------------------
-
-bool request::append_params(std::string_view data, std::uint64_t limit) {
-    if (params_text_.size() + data.size() > limit) return false;
-    params_text_.append(data);
-    received_ += data.size();
-    return true;
-}
+// ---- Params ---------------------------------------------------------------------
 
 std::error_code request::end_params(std::size_t max_count) {
     params_done_ = true;
-    params_.reserve(std::min(max_count, typical_param_count));
-    // The stream is rewritten in place into name\0value\0... : each pair's
-    // two NULs take no more room than its two (or more) length bytes, so the
-    // write position never passes the bytes the reader has yet to read, and
-    // no second buffer is needed. memmove: source and target may overlap.
-    char* const text = params_text_.data();
-    std::size_t written = 0;
-    fcgi::name_value_reader reader(params_text_);
-    std::string_view name;
-    std::string_view value;
-    std::error_code ec;
-    const auto append = [&](std::string_view part) {
-        std::memmove(text + written, part.data(), part.size());
-        written += part.size();
-        text[written++] = '\0';
-    };
-    while (reader.next(name, value, ec)) {
-        if (params_.size() == max_count) {
-            ec = fcgi::errc::too_many_params;
-            break;
-        }
-        param_entry entry{};
-        entry.name_offset = static_cast<std::uint32_t>(written);
-        entry.name_length = static_cast<std::uint32_t>(name.size());
-        append(name);
-        entry.value_offset = static_cast<std::uint32_t>(written);
-        entry.value_length = static_cast<std::uint32_t>(value.size());
-        append(value);
-        params_.push_back(entry);
-    }
-    params_text_.resize(written);
-    return ec;
+    return params_.end(max_count);
 }
-
-bool request::append_body(std::string_view data, std::uint64_t limit) {
-    if (body_.size() + data.size() > limit) return false;
-    body_.append(data);
-    received_ += data.size();
-    return true;
-}
-
-// ---- Params and body ----------------------------------------------------------
 
 bool request::param_at(std::size_t index, std::string_view& name,
                        std::string_view& value) const noexcept {
-    if (index >= params_.size()) return false;
-    const param_entry& e = params_[index];
-    name = std::string_view(params_text_).substr(e.name_offset, e.name_length);
-    value = std::string_view(params_text_).substr(e.value_offset, e.value_length);
-    return true;
+    return params_.at(index, name, value);
 }
 
 bool request::find_param(std::string_view name, std::string_view& value) const noexcept {
-    // A linear scan: a request has a few dozen params, and this touches one
-    // contiguous buffer, which beats building a hash map per request.
-    for (const param_entry& e : params_) {
-        if (e.name_length == name.size() &&
-            std::string_view(params_text_).substr(e.name_offset, e.name_length) == name) {
-            value = std::string_view(params_text_).substr(e.value_offset, e.value_length);
-            return true;
-        }
-    }
-    return false;
+    return params_.find(name, value);
 }
 
 // ---- Response -------------------------------------------------------------------
@@ -188,27 +122,27 @@ void request::send_head() {
     *p++ = '\r';
     *p++ = '\n';
     head_.append("\r\n");
-    connection_->append_head(id_, std::string_view(status_line, p - status_line), head_);
+    output_->append_head(id_, std::string_view(status_line, p - status_line), head_);
     head_sent_ = true;
     head_.clear();
 }
 
 int request::write(std::string_view data) {
     if (completed_ && !aborted()) return FCGID_ESTATE;
-    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (aborted() || output_ == nullptr) return FCGID_EABORTED;
     if (data.empty()) return FCGID_OK;
     if (!head_sent_) send_head();
-    connection_->append_stream(id_, fcgi::record_type::stdout_, data);
-    return connection_->output_full() ? FCGID_FULL : FCGID_OK;
+    output_->append_stream(id_, fcgi::record_type::stdout_, data);
+    return output_->full() ? FCGID_FULL : FCGID_OK;
 }
 
 int request::write_stderr(std::string_view data) {
     if (completed_ && !aborted()) return FCGID_ESTATE;
-    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (aborted() || output_ == nullptr) return FCGID_EABORTED;
     if (data.empty()) return FCGID_OK;
-    connection_->append_stream(id_, fcgi::record_type::stderr_, data);
+    output_->append_stream(id_, fcgi::record_type::stderr_, data);
     stderr_sent_ = true;
-    return connection_->output_full() ? FCGID_FULL : FCGID_OK;
+    return output_->full() ? FCGID_FULL : FCGID_OK;
 }
 
 int request::apply_posted_write(std::string_view data, fcgi::record_type type) {
@@ -219,20 +153,20 @@ int request::apply_posted_write(std::string_view data, fcgi::record_type type) {
         // Reported by the caller; the bytes must still be counted out below,
         // or their writer would wait for them for good.
     }
-    const std::size_t room = connection_ ? connection_->output_room() : 0;
+    const std::size_t room = output_ ? output_->room() : 0;
     gate_.applied(data.size(), room);
     // Full: a writer now waits for the drain, which only notify_writable()
     // reports. Asked for even if none waits yet: one may be about to.
-    if (room == 0 && connection_ && !completed_ && !aborted()) wait_writable();
+    if (room == 0 && output_ && !completed_ && !aborted()) wait_writable();
     return rc;
 }
 
 void request::complete() {
     completed_ = true;
     gate_.close();
-    if (connection_ == nullptr) return;
+    if (output_ == nullptr) return;
     if (!head_sent_) send_head();
-    connection_->complete_request(*this, stderr_sent_);
+    output_->finish(*this, stderr_sent_, /*app_status=*/0);
 }
 
 void request::complete_with_error(int status) {
@@ -246,7 +180,7 @@ void request::complete_with_error(int status) {
     // cut-short body off as whole. Signal the failure in the app status.
     completed_ = true;
     gate_.close();
-    if (connection_) connection_->complete_request(*this, stderr_sent_, /*app_status=*/1);
+    if (output_) output_->finish(*this, stderr_sent_, /*app_status=*/1);
 }
 
 int request::finish() {
@@ -282,7 +216,7 @@ int request::set_abort_callback(fcgid_abort_callback callback, void* user_data) 
 }
 
 int request::set_writable_callback(fcgid_writable_callback callback, void* user_data) {
-    if (aborted() || connection_ == nullptr) return FCGID_EABORTED;
+    if (aborted() || output_ == nullptr) return FCGID_EABORTED;
     if (completed_) return FCGID_ESTATE;
     writable_callback_ = callback;
     writable_user_data_ = user_data;
@@ -294,13 +228,13 @@ void request::wait_writable() {
     // Queued once: a callback replaced before it ran, or one registered
     // while plugin threads wait at the gate, shares the one place.
     if (waiting_writable_) return;
-    connection_->wait_writable(shared_from_this());
+    output_->wait_writable(shared_from_this());
     waiting_writable_ = true;
 }
 
 void request::notify_writable() {
     waiting_writable_ = false;
-    if (connection_) gate_.drained(connection_->output_room());
+    if (output_) gate_.drained(output_->room());
     const auto callback = writable_callback_;
     writable_callback_ = nullptr;
     if (callback && plugin_ref_ && !aborted()) callback(writable_user_data_, as_response());
@@ -324,7 +258,7 @@ void request::hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
     plugin_ref_ = shared_from_this();
     handler_ = std::move(handler);
     dispatched_at_ = std::chrono::steady_clock::now();
-    gate_.open(connection_ ? connection_->output_room() : 0);
+    gate_.open(output_ ? output_->room() : 0);
 }
 
 void request::dispatched(int handle_rc) {
@@ -354,7 +288,7 @@ void request::abort() noexcept {
 }
 
 void request::detach() noexcept {
-    connection_ = nullptr;
+    output_ = nullptr;
     completed_ = true;
     gate_.close();
 }

@@ -7,6 +7,10 @@
 // may outlive its connection (the connection then detaches it) and a plugin
 // never touches freed memory, whichever side ends first.
 //
+// A request never calls its connection: its output and its end go to the
+// connection's output_queue, which the connection reads after the call that
+// produced them has returned (see output_queue.hpp).
+//
 // Threading: every member function runs on the loop thread. Reads of params
 // and body from other threads are safe because both are immutable once the
 // plugin has been called. host_api.cpp hops other calls onto the loop; a
@@ -24,12 +28,9 @@
 
 #include "fcgi/record.hpp"
 #include "fcgid/plugin.h"
+#include "net/request_params.hpp"
 #include "net/write_gate.hpp"
 #include "service/quarantine.hpp"
-
-namespace fcgid::net {
-class connection;
-}  // namespace fcgid::net
 
 namespace fcgid::plugin {
 class plugin_host;
@@ -37,9 +38,11 @@ class plugin_host;
 
 namespace fcgid::net {
 
+class output_queue;
+
 class request : public std::enable_shared_from_this<request> {
 public:
-    request(connection& owner, std::uint16_t id, bool keep_conn);
+    request(output_queue& output, std::uint16_t id, bool keep_conn);
 
     // Makes a finished request new again for `id`, keeping its buffers'
     // capacity (up to a bound), so steady-state serving allocates nothing.
@@ -51,16 +54,25 @@ public:
     std::chrono::steady_clock::time_point begun_at() const noexcept { return begun_at_; }
     bool keep_conn() const noexcept { return keep_conn_; }
 
-    // ---- Input, fed by the connection ----
+    // ---- Input, fed by the connection (which checks the sizes first) ----
 
-    // Appends part of the PARAMS stream; false when the params limit is passed.
-    bool append_params(std::string_view data, std::uint64_t limit);
+    // Appends part of the PARAMS stream.
+    void append_params(std::string_view data) {
+        params_.append(data);
+        received_ += data.size();
+    }
     // The empty PARAMS record arrived: index the pairs. Fails on malformed
     // pairs, or more than `max_count` of them.
     std::error_code end_params(std::size_t max_count);
-    // Appends part of the body; false when the body limit is passed.
-    bool append_body(std::string_view data, std::uint64_t limit);
+    // Appends part of the body.
+    void append_body(std::string_view data) {
+        body_.append(data);
+        received_ += data.size();
+    }
     void end_body() noexcept { body_done_ = true; }
+    // The PARAMS stream received so far (before end_params()).
+    std::uint64_t params_bytes() const noexcept { return params_.received(); }
+    std::uint64_t body_bytes() const noexcept { return body_.size(); }
     // Params and body bytes taken in so far: what this request holds in memory.
     std::uint64_t received_bytes() const noexcept { return received_; }
 
@@ -72,7 +84,7 @@ public:
 
     // ---- What the plugin reads (any thread once dispatched) ----
 
-    std::size_t param_count() const noexcept { return params_.size(); }
+    std::size_t param_count() const noexcept { return params_.count(); }
     // False past the end. Views are NUL-terminated.
     bool param_at(std::size_t index, std::string_view& name, std::string_view& value) const noexcept;
     bool find_param(std::string_view name, std::string_view& value) const noexcept;
@@ -100,7 +112,7 @@ public:
     // Where plugin threads that write wait for the output to drain. Any thread.
     write_gate& gate() noexcept { return gate_; }
 
-    // ---- Driven by the connection and the server ----
+    // ---- Driven by the connection and the dispatcher ----
 
     // Called just before handle(): from now on `handler` holds the handles.
     // A plugin retired by a reload is shut down once none holds it.
@@ -124,6 +136,8 @@ public:
     // True while the plugin holds the handle.
     bool held_by_plugin() const noexcept { return plugin_ref_ != nullptr; }
     int status() const noexcept { return status_; }
+    // Its END_REQUEST is queued, or nothing more can be sent (detached).
+    bool completed() const noexcept { return completed_; }
 
     fcgid_request* as_request() noexcept { return reinterpret_cast<fcgid_request*>(this); }
     fcgid_response* as_response() noexcept { return reinterpret_cast<fcgid_response*>(this); }
@@ -135,10 +149,6 @@ public:
     }
 
 private:
-    struct param_entry {
-        std::uint32_t name_offset, name_length, value_offset, value_length;
-    };
-
     void send_head();
     void complete();
     // Ends the response as failed: `status` with an empty body if nothing was
@@ -147,19 +157,16 @@ private:
     // The plugin gave the handle back; drop its reference last.
     void end_plugin_hold() noexcept;
     std::string_view uri_for_log() const noexcept;
-    // Asks the connection for one notify_writable() once it drains, unless
-    // one is pending already.
+    // Asks the output queue for one notify_writable() once it drains,
+    // unless one is pending already.
     void wait_writable();
 
-    connection* connection_;  // nullptr once detached
-    connection* owner_;       // the connection that made it, for reset()
+    output_queue* output_;        // nullptr once detached
+    output_queue* const owner_;   // the connection's queue it was made for, for reset()
     std::uint16_t id_;
     bool keep_conn_;
 
-    // The PARAMS stream as received; end_params() rewrites it in place into
-    // name\0value\0... so that the views handed out are NUL-terminated.
-    std::string params_text_;
-    std::vector<param_entry> params_;
+    request_params params_;
     std::string body_;
     bool params_done_ = false;
     bool body_done_ = false;

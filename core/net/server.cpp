@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include <boost/asio/post.hpp>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
@@ -18,7 +19,6 @@
 #include "net/worker_loads.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
-#include "service/fatal_signals.hpp"
 #include "service/quarantine.hpp"
 #include "service/systemd.hpp"
 
@@ -44,14 +44,27 @@ const char* signal_name(int signal_number) {
     }
 }
 
+// Whether finished requests need the server's attention at once (a limit
+// that counts them or a check after each), or only counting.
+bool watches_requests(const config::limits_config& limits) {
+    return limits.request_limit > 0 || limits.memory_limit > 0 || limits.auto_shutdown;
+}
+
 }  // namespace
 
 server::server(asio::io_context& io, const config::limits_config& limits,
                const config::plugin_config& plugin_config,
                std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed)
-    : io_(io), limits_(limits), plugin_config_(plugin_config), plugin_(std::move(plugin)),
-      acceptor_(std::move(listen.socket)), signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io), sweep_timer_(io),
-      accept_timer_(io), allowed_(std::move(allowed)) {}
+    : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
+      slots_(limits.max_requests),
+      inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
+      context_{limits_, slots_, dispatcher_, inbox_}, acceptor_(std::move(listen.socket)),
+      signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
+      sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {}
+
+// Connections go first: requests they still hold point into the dispatcher
+// and the slots, which are members declared before the map.
+server::~server() { connections_.clear(); }
 
 int server::run() {
     wait_for_signal();
@@ -62,27 +75,58 @@ int server::run() {
         });
     }
     sweep_timeouts();
-    // do_accept() calls accept4() until it would block.
+    // accept_connections() calls accept4() until it would block.
     boost::system::error_code ec;
     acceptor_.non_blocking(true, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot use the listening socket: {}", ec.message()));
-    do_accept();
+    accept_connections();
     io_.run();
+    // Requests are only counted as the inbox is read: count the last ones.
+    requests_served_ += inbox_.take_finished();
     spdlog::info("exiting: {}; {} requests served", drain_reason_, requests_served_);
     return exit_code_;
 }
 
 // ---- Accepting ------------------------------------------------------------------
-
+//
 // Accepting is done with accept4() rather than Asio's accept: SOCK_CLOEXEC
 // keeps connections out of programs a plugin starts (system(), popen()),
 // and SOCK_NONBLOCK comes in the same call. Asio still registers each
 // socket with its reactor (assign) and serves it as before.
-void server::do_accept() {
-    if (!may_accept()) return;
-    // From here the next accept is due from this call (a wait, a timer or a
-    // post), whatever take_connection() sets off.
-    accepting_ = true;
+//
+// At most one accept is ever scheduled (accept_scheduled_): from a post (take
+// the next one on a later turn), the listening socket turning readable, or a
+// timer (a backoff, or holding back for a less loaded worker).
+
+server::accept_verdict server::may_accept() const noexcept {
+    if (draining_ || connections_.size() >= limits_.max_connections) return accept_verdict::stop;
+    // Another worker holds fewer connections: let it take what is waiting
+    // first. Only once per accept, so a stalled worker delays nothing for
+    // longer than balance_delay.
+    if (loads_ != nullptr && !held_back_ && loads_->ahead_of_least_loaded())
+        return accept_verdict::hold_back;
+    return accept_verdict::go;
+}
+
+void server::accept_connections() {
+    switch (may_accept()) {
+        case accept_verdict::stop:
+            if (!draining_ && !limit_logged_) {
+                // The kernel's backlog holds newcomers until a connection
+                // closes (read_inbox resumes).
+                spdlog::warn("connection limit reached ({}): not accepting until one closes",
+                             limits_.max_connections);
+                limit_logged_ = true;
+            }
+            return;
+        case accept_verdict::hold_back:
+            held_back_ = true;
+            schedule_accept(accept_due::after_delay, balance_delay);
+            return;
+        case accept_verdict::go: break;
+    }
+    held_back_ = false;
+    limit_logged_ = false;
     socklen_t length = static_cast<socklen_t>(accepted_peer_.capacity());
     const int fd = ::accept4(acceptor_.native_handle(), accepted_peer_.data(), &length,
                              SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -91,74 +135,43 @@ void server::do_accept() {
         accepted_peer_.resize(length);
         take_connection(fd);
     } else if (error == EAGAIN || error == EWOULDBLOCK) {
-        wait_for_connections();
+        // Asio's reactor reports a change only (edge-triggered), which is
+        // why accept4() is tried until EAGAIN before waiting.
+        schedule_accept(accept_due::readable);
         return;
     } else if (error != ECONNABORTED && error != EINTR) {
-        accept_failed(error);
+        schedule_accept(accept_due::after_delay, accept_failed(error));
         return;
     }  // else a peer that reset before we got to it, or a signal: on to the next
     // More may be waiting. Take the next one on a later turn of the loop,
     // after what is ready already (the new connection's first read among
     // it): a burst of connections is served as it comes in, not accepted
     // whole first, each holding its buffers.
-    asio::post(io_, [this] {
-        accepting_ = false;
-        do_accept();
-    });
+    schedule_accept(accept_due::now);
 }
 
-bool server::may_accept() {
-    if (accepting_ || draining_) return false;
-    if (connections_.size() >= limits_.max_connections) {
-        // Stop accepting: the kernel's backlog holds newcomers until a
-        // connection closes (connection_closed resumes).
-        spdlog::warn("connection limit reached ({}): not accepting until one closes",
-                     limits_.max_connections);
-        return false;
-    }
-    if (loads_ != nullptr && !accept_held_back_ && loads_->ahead_of_least_loaded()) {
-        // Another worker holds fewer connections: let it take what is waiting
-        // first. Only once per accept, so a stalled worker delays nothing for
-        // longer than this.
-        accept_held_back_ = true;
-        accepting_ = true;
-        accept_timer_.expires_after(balance_delay);
-        accept_timer_.async_wait([this](const boost::system::error_code& ec) {
-            accepting_ = false;
-            if (!ec) do_accept();
-        });
-        return false;
-    }
-    accept_held_back_ = false;
-    return true;
-}
-
-// Nothing is waiting: Asio's reactor says when something is. It only
-// reports a change (edge-triggered), which is why do_accept() always tries
-// accept4() until EAGAIN before it waits.
-void server::wait_for_connections() {
-    accepting_ = true;
-    acceptor_.async_wait(acceptor::wait_read, [this](const boost::system::error_code& ec) {
-        accepting_ = false;
-        if (ec == asio::error::operation_aborted || draining_) return;  // closed by the drain
-        if (ec) {
-            accept_failed(ec.value());
+void server::schedule_accept(accept_due how, std::chrono::milliseconds delay) {
+    accept_scheduled_ = true;
+    const auto due = [this](const boost::system::error_code& ec) {
+        accept_scheduled_ = false;
+        // Aborted: the drain closed the socket or cancelled the timer.
+        if (!ec && !draining_) accept_connections();
+    };
+    switch (how) {
+        case accept_due::now: asio::post(io_, [due] { due({}); }); return;
+        case accept_due::readable: acceptor_.async_wait(acceptor::wait_read, due); return;
+        case accept_due::after_delay:
+            accept_timer_.expires_after(delay);
+            accept_timer_.async_wait(due);
             return;
-        }
-        do_accept();
-    });
+    }
 }
 
-void server::accept_again_later() {
-    accepting_ = true;
-    accept_timer_.expires_after(accept_backoff);
-    accept_timer_.async_wait([this](const boost::system::error_code& ec) {
-        accepting_ = false;
-        if (!ec) do_accept();
-    });
+void server::resume_accepting() {
+    if (!accept_scheduled_ && !draining_) accept_connections();
 }
 
-void server::accept_failed(int error) {
+std::chrono::milliseconds server::accept_failed(int error) {
     const std::error_code ec(error, std::system_category());
     if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
         // Out of descriptors or memory: back off instead of spinning, and
@@ -171,7 +184,7 @@ void server::accept_failed(int error) {
         // tight loop.
         spdlog::debug("accept: {}", ec.message());
     }
-    accept_again_later();
+    return accept_backoff;
 }
 
 void server::take_connection(int fd) {
@@ -196,63 +209,42 @@ void server::take_connection(int fd) {
         ::close(fd);
         return;
     }
-    auto c = std::make_shared<connection>(*this, std::move(socket), accepted_peer_);
+    auto c = std::make_shared<connection>(context_, std::move(socket), accepted_peer_);
     connections_.emplace(c.get(), c);
     if (loads_ != nullptr) loads_->publish(connections_.size());
     c->start();
 }
 
-// ---- Requests ---------------------------------------------------------------------
+// ---- Reports from connections -------------------------------------------------------
 
-void server::handle(request& r) {
-    // One load per request while nothing was ever quarantined.
-    if (quarantine_ != nullptr && !quarantine_->never_used() && reject_if_quarantined(r)) return;
-    r.hand_to_plugin(plugin_);
-    service::entering_plugin(&r);
-    const int rc = plugin_->handle(r.as_request(), r.as_response());
-    service::left_plugin();
-    r.dispatched(rc);
+void server::read_inbox() {
+    inbox_.read();
+    const bool closed_any = collect_closed();
+    requests_finished(inbox_.take_finished(), inbox_.take_server_error());
+    stop_when_drained();
+    if (closed_any) resume_accepting();  // the connection limit may have paused accepting
 }
 
-bool server::reject_if_quarantined(request& r) {
-    const auto now = std::chrono::steady_clock::now();
-    if (quarantine_->none_at(now.time_since_epoch())) return false;
-    service::request_description what;
-    r.describe(what);
-    if (!quarantine_->quarantined(service::signature_of(what), now.time_since_epoch())) return false;
-    r.reject(500);
-    if (now - quarantine_logged_at_ >= std::chrono::seconds(1)) {
-        spdlog::warn("quarantined request answered 500 without calling the plugin: {} {} (body {} "
-                     "bytes; it crashed {} workers within {} s){}",
-                     what.method, what.uri, what.body_size, quarantine_->settings().strikes,
-                     quarantine_->settings().window.count(),
-                     quarantine_unlogged_ == 0
-                         ? std::string()
-                         : fmt::format("; {} more quarantined requests since the last line",
-                                       quarantine_unlogged_));
-        quarantine_logged_at_ = now;
-        quarantine_unlogged_ = 0;
-    } else {
-        ++quarantine_unlogged_;
-    }
+bool server::collect_closed() {
+    inbox_.take_closed(closed_);
+    if (closed_.empty()) return false;
+    for (const connection* c : closed_) connections_.erase(c);
+    if (loads_ != nullptr) loads_->publish(connections_.size());
     return true;
 }
 
-bool server::describe_request(const void* r, service::request_description& out) noexcept {
-    static_cast<const request*>(r)->describe(out);
-    return true;
-}
-
-void server::request_completed(int status) {
-    ++requests_served_;
+void server::requests_finished(std::uint64_t count, int server_error_status) {
+    if (count == 0) return;
+    requests_served_ += count;
     if (draining_) return;
-    if (limits_.auto_shutdown && status >= 500 && status <= 599) {
-        start_drain(fmt::format("auto-shutdown after a 5xx response (status {})", status));
+    if (limits_.auto_shutdown && server_error_status != 0) {
+        start_drain(fmt::format("auto-shutdown after a 5xx response (status {})", server_error_status));
         return;
     }
     if (limits_.request_limit > 0 && requests_served_ >= limits_.request_limit) {
-        start_drain(fmt::format("request limit reached ({} of {} requests)", requests_served_,
-                                limits_.request_limit));
+        // Reached as the limit-th request finished; a few more may have
+        // finished before this turn (the exit line counts them all).
+        start_drain(fmt::format("request limit reached ({0} of {0} requests)", limits_.request_limit));
         return;
     }
     check_memory();
@@ -266,7 +258,24 @@ void server::check_memory() {
                                 config::to_mib(resident), config::to_mib(limits_.memory_limit)));
 }
 
-// ---- Draining -----------------------------------------------------------------------
+void server::sweep_timeouts() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& c : open_connections()) c->check_timeouts(now);
+        read_inbox();
+        shut_down_idle_retired_plugins();
+        sweep_timeouts();
+    });
+}
+
+bool server::describe_request(const void* r, service::request_description& out) noexcept {
+    static_cast<const request*>(r)->describe(out);
+    return true;
+}
+
+// ---- Signals, reload, drain -------------------------------------------------------------
 
 void server::wait_for_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
@@ -298,14 +307,14 @@ void server::reload_plugin() {
     try {
         fresh = std::make_shared<plugin::plugin_host>(plugin_config_);
     } catch (const std::exception& e) {
-        plugin::set_plugin_name(plugin_->name());  // the failed one had renamed the log lines
+        plugin::set_plugin_name(dispatcher_.plugin()->name());  // the failed one had renamed the log lines
         spdlog::error("reload failed, the loaded plugin keeps serving: {}", e.what());
         return;
     }
     spdlog::info("reloaded: plugin {} {} now serves new requests", fresh->name(), fresh->version());
     // Requests in flight keep the old plugin in use; once the last of them
     // has finished, the sweep calls its shutdown().
-    retired_plugins_.push_back(std::exchange(plugin_, std::move(fresh)));
+    retired_plugins_.push_back(dispatcher_.replace_plugin(std::move(fresh)));
     shut_down_idle_retired_plugins();
 }
 
@@ -315,7 +324,7 @@ void server::shut_down_idle_retired_plugins() noexcept {
 }
 
 void server::shutdown_plugins() noexcept {
-    plugin_->shutdown();
+    dispatcher_.plugin()->shutdown();
     for (const auto& retired : retired_plugins_) retired->shutdown();
 }
 
@@ -338,44 +347,11 @@ void server::start_drain(std::string reason) {
                                        limits_.shutdown_timeout.count()));
         });
     }
-    // drain() may close a connection, which removes it from the map: iterate a copy.
-    std::vector<std::shared_ptr<connection>> open;
-    open.reserve(connections_.size());
-    for (const auto& [raw, c] : connections_) open.push_back(c);
-    for (const auto& c : open) c->drain();
+    for (const auto& c : open_connections()) c->drain();
+    collect_closed();  // the idle ones closed at once
     if (limits_.shutdown_timeout.count() == 0 && !connections_.empty())
         force_stop("shutdown timeout is 0");
     stop_when_drained();
-}
-
-void server::connection_closed(connection* c) {
-    connections_.erase(c);
-    if (loads_ != nullptr) loads_->publish(connections_.size());
-    stop_when_drained();
-    do_accept();  // in case the connection limit had paused accepting
-}
-
-bool server::reserve_request() noexcept {
-    if (requests_in_flight_ >= limits_.max_requests) return false;
-    ++requests_in_flight_;
-    return true;
-}
-
-void server::release_request() noexcept { --requests_in_flight_; }
-
-void server::sweep_timeouts() {
-    sweep_timer_.expires_after(std::chrono::seconds(1));
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
-        const auto now = std::chrono::steady_clock::now();
-        // check_timeouts may close a connection, which leaves the map: walk a copy.
-        std::vector<std::shared_ptr<connection>> open;
-        open.reserve(connections_.size());
-        for (const auto& [raw, c] : connections_) open.push_back(c);
-        for (const auto& c : open) c->check_timeouts(now);
-        shut_down_idle_retired_plugins();
-        sweep_timeouts();
-    });
 }
 
 void server::stop_when_drained() {
@@ -394,10 +370,16 @@ void server::force_stop(const std::string& why) {
     if (drain_reason_.empty()) drain_reason_ = why;
     else drain_reason_ += ", then " + why;
     draining_ = true;
-    std::vector<std::shared_ptr<connection>> open;
-    for (const auto& [raw, c] : connections_) open.push_back(c);
-    for (const auto& c : open) c->close();
+    for (const auto& c : open_connections()) c->close();
+    collect_closed();
     stop_when_drained();
+}
+
+std::vector<std::shared_ptr<connection>> server::open_connections() const {
+    std::vector<std::shared_ptr<connection>> open;
+    open.reserve(connections_.size());
+    for (const auto& [raw, c] : connections_) open.push_back(c);
+    return open;
 }
 
 }  // namespace fcgid::net

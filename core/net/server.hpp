@@ -1,5 +1,8 @@
-// The server: accepts connections, runs requests through the plugin, watches
-// the limits and signals, and drains.
+// The server: accepts connections and owns them, owns what they share
+// (the dispatcher to the plugin, the count of requests in flight), watches
+// the limits and signals, and drains. It calls down into connections; they
+// report back through its inbox, which it reads on a turn of its own (see
+// README.md in this directory for the whole flow).
 //
 // A drain (a limit reached, SIGTERM/SIGINT) closes the listener, lets every
 // request in flight finish, still serves requests that arrive on connections
@@ -22,7 +25,11 @@
 #include "config/server_config.hpp"
 #include "limits/resident_memory.hpp"
 #include "net/address_filter.hpp"
+#include "net/connection.hpp"
 #include "net/listener.hpp"
+#include "net/request_dispatcher.hpp"
+#include "net/request_slots.hpp"
+#include "net/server_inbox.hpp"
 
 namespace fcgid::plugin {
 class plugin_host;
@@ -36,7 +43,6 @@ struct request_description;
 namespace fcgid::net {
 
 class connection;
-class request;
 class worker_loads;
 
 class server {
@@ -44,6 +50,7 @@ public:
     server(boost::asio::io_context& io, const config::limits_config& limits,
            const config::plugin_config& plugin_config, std::shared_ptr<plugin::plugin_host> plugin,
            listener listen, address_filter allowed);
+    ~server();
 
     // Runs the loop until the drain ends. Returns the exit code: 0 after a
     // graceful drain, 1 when it was cut short.
@@ -53,8 +60,6 @@ public:
     // loaded. After run(), before the plugins are let go.
     void shutdown_plugins() noexcept;
 
-    const config::limits_config& limits() const noexcept { return limits_; }
-
     // --workers: split new connections evenly with the other workers through
     // `loads`, which this worker has joined (see worker_loads.hpp). Before run().
     void share_connections(worker_loads& loads) noexcept { loads_ = &loads; }
@@ -62,54 +67,67 @@ public:
     // --workers: answer requests that `quarantine` holds (they crashed
     // workers) with a 500 instead of calling the plugin. Before run().
     void answer_quarantined(const service::quarantine_table& quarantine) noexcept {
-        quarantine_ = &quarantine;
+        dispatcher_.answer_quarantined(quarantine);
     }
 
     // For the fatal-signal handler (service/fatal_signals.hpp): describes
     // the net::request at `r`.
     static bool describe_request(const void* r, service::request_description& out) noexcept;
 
-    // ---- Called by connections ----
-    void handle(request& r);
-    void request_completed(int status);
-    void connection_closed(connection* c);
-    // Counts a request in flight against --max-requests; false when full.
-    bool reserve_request() noexcept;
-    void release_request() noexcept;
-
 private:
-    // Accepts one connection if one is waiting, else waits for one.
-    void do_accept();
-    // False when not to accept now: already waiting, draining, at the
-    // connection limit, or holding back for a less loaded worker.
-    bool may_accept();
-    void wait_for_connections();
-    void accept_failed(int error);
+    // ---- Accepting ----
+    // How the next accept is due; exactly one way at a time.
+    enum class accept_due { now, readable, after_delay };
+    // Takes every connection waiting, then arranges for the next accept.
+    void accept_connections();
+    // The one place an accept is scheduled, and its handler the one place
+    // the schedule is cleared.
+    void schedule_accept(accept_due how, std::chrono::milliseconds delay = {});
+    // Accepts again if nothing is scheduled (a connection closed below the limit).
+    void resume_accepting();
+    // Why not to accept now, if anything: a drain, the connection limit, or
+    // a less loaded worker that should take the next one.
+    enum class accept_verdict { go, stop, hold_back };
+    accept_verdict may_accept() const noexcept;
+    // accept4() failed with `error`; returns how long to back off.
+    std::chrono::milliseconds accept_failed(int error);
     // A new connection's descriptor, its peer in accepted_peer_.
     void take_connection(int fd);
+
+    // ---- Reports from connections ----
+    // Reads the inbox: drops closed connections, counts finished requests
+    // (which may start a drain), stops when drained, accepts again.
+    void read_inbox();
+    // Drops the connections reported closed; true if there were any.
+    bool collect_closed();
+    void requests_finished(std::uint64_t count, int server_error_status);
+    void check_memory();
+    void sweep_timeouts();
+
+    // ---- Signals, reload, drain ----
     void wait_for_signal();
     void on_signal(int signal_number);
     // SIGHUP: load the plugin file again; new requests go to the new code
     // once its init succeeded, requests in flight finish on the old one.
     void reload_plugin();
+    void shut_down_idle_retired_plugins() noexcept;
     void start_drain(std::string reason);
     void stop_when_drained();
     void force_stop(const std::string& why);
-    void check_memory();
-    void sweep_timeouts();
-    void shut_down_idle_retired_plugins() noexcept;
-    void accept_again_later();
-    // True (and answered 500) if `r` is quarantined as a poison request.
-    bool reject_if_quarantined(request& r);
+    // The connections open now; a copy, since a call into one may close it.
+    std::vector<std::shared_ptr<connection>> open_connections() const;
 
     boost::asio::io_context& io_;
     const config::limits_config& limits_;
     const config::plugin_config& plugin_config_;
-    std::shared_ptr<plugin::plugin_host> plugin_;
+    request_dispatcher dispatcher_;
     // Plugins replaced by a reload. Each is shut down once no request holds
     // it, but never unloaded: a task it queued with call_on_loop may still
     // be waiting to run its code.
     std::vector<std::shared_ptr<plugin::plugin_host>> retired_plugins_;
+    request_slots slots_;
+    server_inbox inbox_;
+    const connection_context context_;
     acceptor acceptor_;
     // Where accept4() writes the next peer's address.
     boost::asio::generic::stream_protocol::endpoint accepted_peer_;
@@ -120,20 +138,15 @@ private:
     boost::asio::steady_timer accept_timer_;
     address_filter allowed_;
     limits::resident_memory memory_;
-    std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
+    std::unordered_map<const connection*, std::shared_ptr<connection>> connections_;
+    std::vector<const connection*> closed_;  // scratch for collect_closed()
 
-    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::uint64_t requests_served_ = 0;
-    std::size_t requests_in_flight_ = 0;
-    // do_accept() is due from a wait, a timer or a post already.
-    bool accepting_ = false;
+    bool accept_scheduled_ = false;  // an accept is due from a wait, a timer or a post
     worker_loads* loads_ = nullptr;  // with --workers only
-    const service::quarantine_table* quarantine_ = nullptr;  // with --workers only
-    // Quarantined requests are logged at most once a second, with a count of the rest.
-    std::chrono::steady_clock::time_point quarantine_logged_at_{};
-    std::uint64_t quarantine_unlogged_ = 0;
-    bool accept_held_back_ = false;  // the last accept waited for the other workers
+    bool held_back_ = false;         // the last accept waited for the other workers
     bool accept_error_logged_ = false;
+    bool limit_logged_ = false;      // "connection limit reached", once per episode
     bool draining_ = false;
     int stop_signals_ = 0;  // SIGTERM/SIGINT received
     bool stopped_ = false;

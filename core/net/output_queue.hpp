@@ -1,0 +1,106 @@
+// A connection's output and the events its requests raise, in one place
+// the requests can reach without calling their connection.
+//
+// Requests append response records here and report that they finished;
+// plugins ask here to hear when the output has drained. None of these calls
+// reaches the connection: each is noted, and the connection handles what was
+// noted when it settles, after the call that raised it has returned (at the
+// end of its own turn, or on a turn of the loop it is woken for). So no
+// request re-enters its connection, and none can close it from below.
+//
+// Output is double-buffered: requests append to pending_ while writing_ is
+// on the wire; the two swap, so steady state allocates nothing.
+//
+// Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fcgi/record.hpp"
+
+namespace fcgid::net {
+
+class request;
+
+class output_queue {
+public:
+    explicit output_queue(std::uint64_t limit) noexcept : limit_(limit) {}
+    output_queue(const output_queue&) = delete;
+    output_queue& operator=(const output_queue&) = delete;
+
+    // How the connection is woken when something is noted while it is not
+    // already in a turn: `wake` must post, never call back directly.
+    void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+    // The connection is in a turn and settles before it returns: noting
+    // needs no wake until settled().
+    void in_turn() noexcept { awake_ = true; }
+    // The connection settled. Wakes it again if something is still due
+    // (writers that asked again while they were being told).
+    void settled();
+
+    // ---- Records ----
+
+    // The CGI head of a response: status line then header block, one record.
+    void append_head(std::uint16_t id, std::string_view status_line, std::string_view headers);
+    void append_stream(std::uint16_t id, fcgi::record_type type, std::string_view data);
+    void append_end_request(std::uint16_t id, std::uint32_t app_status, fcgi::protocol_status status);
+    // Records the connection answers itself (GET_VALUES_RESULT, UNKNOWN_TYPE).
+    std::string& raw() noexcept { return pending_; }
+
+    // Ends `r`'s streams, queues END_REQUEST, and notes that a request
+    // finished (the connection finds which: those completed among its own).
+    void finish(const request& r, bool stderr_used, std::uint32_t app_status);
+    // Whether any request finished since the last call. No list is kept, so
+    // finishing allocates nothing.
+    bool take_finished() noexcept { return std::exchange(finished_, 0) != 0; }
+
+    // ---- Room ----
+
+    // True when buffered output has reached the limit (--max-output-buffer).
+    bool full() const noexcept { return buffered() >= limit_; }
+    // Bytes that may still be buffered before full(); 0 once it is.
+    std::size_t room() const noexcept;
+    // Down to half the limit: writers may go on.
+    bool writable() const noexcept { return buffered() <= limit_ / 2; }
+    // Notes `r` to be told (request::notify_writable) once writable().
+    void wait_writable(std::shared_ptr<request> r);
+    // Moves the waiters to tell now into `into` (cleared first), if
+    // writable(); each is told once, and may ask again while it is told.
+    void take_writable_waiters(std::vector<std::shared_ptr<request>>& into) noexcept;
+
+    // ---- The wire (the connection's writer) ----
+
+    // Moves pending output to the wire buffer if nothing is on the wire;
+    // false when there is nothing to write or a write is in progress.
+    bool begin_write() noexcept;
+    bool writing() const noexcept { return writing_; }
+    // What is still to be written of the wire buffer.
+    std::string_view unwritten() const noexcept;
+    // `bytes` were written; true once the wire buffer is all out.
+    bool wrote(std::size_t bytes) noexcept;
+    bool empty() const noexcept { return !writing_ && pending_.empty(); }
+    // Drops what is not on the wire: the connection closed.
+    void clear() noexcept;
+
+private:
+    std::size_t buffered() const noexcept { return pending_.size() + (writing_buffer_.size() - written_); }
+    void note();
+
+    std::uint64_t limit_;
+    std::string pending_;
+    std::string writing_buffer_;
+    std::size_t written_ = 0;  // bytes of writing_buffer_ already on the wire
+    bool writing_ = false;
+    std::size_t finished_ = 0;  // requests finished since take_finished()
+    std::vector<std::shared_ptr<request>> writable_waiters_;
+    std::function<void()> wake_;
+    bool awake_ = false;  // in a turn, or a wake is posted
+};
+
+}  // namespace fcgid::net
