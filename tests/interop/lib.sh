@@ -91,6 +91,25 @@ descendants() {
     done
 }
 
+# signal_tree SIGNAL PID: SIGNAL to PID and every descendant at once (as a
+# host that crashes, hangs or resumes as a whole); silent for gone processes.
+signal_tree() {
+    local signal=$1 pids
+    pids="$2 $(descendants "$2")"
+    # shellcheck disable=SC2086
+    kill "-$signal" $pids 2>/dev/null || true
+}
+
+# tree_rss_kib PID: resident memory of PID and its descendants, summed, in KiB.
+tree_rss_kib() {
+    local pid total=0 rss
+    for pid in "$1" $(descendants "$1"); do
+        rss="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)"
+        total=$((total + ${rss:-0}))
+    done
+    echo "$total"
+}
+
 # stop_tree PID: TERM PID, wait up to 5 s, then TERM and KILL whatever of its
 # process tree (as it was before the TERM) is left. Silent if already gone.
 stop_tree() {
@@ -264,7 +283,8 @@ wait_http() {
 # FCGID_PLUGIN_DIR, or PLUGIN itself when it is an absolute path) on an
 # ephemeral port (unless the options say where to listen), log in
 # $tmp/NAME.log; sets NAME_pid, and NAME_port from its "listening on
-# 127.0.0.1:PORT" line (empty for other listeners).
+# 127.x.y.z:PORT" line (any loopback address, as --host 127.0.0.2 gives;
+# empty for other listeners).
 start_fcgid() {
     local name=$1 plugin=$2 pid found="" listen=(--host 127.0.0.1 --port 0) pattern
     shift 2
@@ -277,7 +297,7 @@ start_fcgid() {
     pid=$!
     track_pid "$pid"
     show_log "$name.log"
-    pattern='s/.*listening on \(127\.0\.0\.1:[0-9][0-9]*\|unix:[^ ]*\|fd [0-9]*\).*/\1/p'
+    pattern='s/.*listening on \(127\.[0-9.]*:[0-9][0-9]*\|unix:[^ ]*\|fd [0-9]*\).*/\1/p'
     for _ in $(seq 100); do
         found="$(sed -n "$pattern" "$tmp/$name.log" | head -n 1)"
         [[ -n "$found" ]] && break
@@ -286,7 +306,7 @@ start_fcgid() {
     done
     [[ -n "$found" ]] || fail "fcgid ($name) printed no 'listening on ...' line in 10 s"
     printf -v "${name}_pid" '%s' "$pid"
-    printf -v "${name}_port" '%s' "$(sed -n 's/^127\.0\.0\.1:\([0-9]*\)$/\1/p' <<<"$found")"
+    printf -v "${name}_port" '%s' "$(sed -n 's/^127\.[0-9.]*:\([0-9]*\)$/\1/p' <<<"$found")"
 }
 
 # stop_fcgid NAME: SIGTERM, then checks exit status 0 and the exiting line.
