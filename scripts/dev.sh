@@ -26,7 +26,7 @@ PACKAGES=(
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev nlohmann-json3-dev
   nginx-light curl python3 procps wrk
   clang libclang-rt-14-dev
-  apache2 libapache2-mod-fcgid lighttpd caddy h2o supervisor systemd dpkg-dev man-db
+  apache2 libapache2-mod-fcgid lighttpd caddy h2o haproxy supervisor systemd dpkg-dev man-db
 )
 
 install_missing_packages() {

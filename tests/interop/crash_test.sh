@@ -61,7 +61,8 @@ load() {
     wrk_requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
     local non_2xx errors
     non_2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")"
-    errors="$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' <<<"$out")"
+    # "  Socket errors: connect 0, read 3, write 0, timeout 0": every number.
+    errors="$(awk '/Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n + 0 }' <<<"$out")"
     wrk_failed=$((${non_2xx:-0} + ${errors:-0}))
     [[ -n "$wrk_rps" && -n "$wrk_requests" ]] || fail "wrk printed no figures: $(tr '\n' ' ' <<<"$out")"
 }
