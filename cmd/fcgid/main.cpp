@@ -1,5 +1,6 @@
 // fcgid: a FastCGI application daemon. This file only builds the command
-// line, parses it and maps every failure to one stderr line and an exit code.
+// line, parses it, hands the configuration to core (service::run_daemon)
+// and maps every failure to one stderr line and an exit code.
 #include <cstdio>
 #include <exception>
 
@@ -7,6 +8,7 @@
 
 #include "fcgid/version.h"
 #include "run_command.hpp"
+#include "service/daemon.hpp"
 
 namespace {
 
@@ -40,7 +42,7 @@ int main(int argc, char** argv) {
     try {
         if (run.parsed()) {
             fcgid::cmd::finish_run_options(run_options);
-            return fcgid::cmd::run_daemon(run_options);
+            return fcgid::service::run_daemon(run_options.server);
         }
     } catch (const std::exception& e) {
         return error_line(e.what(), exit_failure);

@@ -1,31 +1,13 @@
 #include "run_command.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
-#include <csignal>
-#include <optional>
-#include <cstdlib>
+#include <cstdint>
 #include <stdexcept>
-
-#include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
 
 #include "config/byte_size.hpp"
 #include "log/logging.hpp"
 #include "net/address_filter.hpp"
-#include "net/listener.hpp"
-#include "net/server.hpp"
-#include "net/worker_loads.hpp"
-#include "plugin/host_api.hpp"
-#include "plugin/plugin_host.hpp"
-#include "service/crash_reports.hpp"
-#include "service/fatal_signals.hpp"
-#include "service/pid_file.hpp"
-#include "service/prefork_master.hpp"
-#include "service/privileges.hpp"
-#include "service/systemd.hpp"
 
 namespace fcgid::cmd {
 namespace {
@@ -78,17 +60,6 @@ CLI::Validator whole_number_validator(std::uint64_t minimum) {
         minimum == 0 ? "UINT" : "UINT>0");
 }
 
-// "64m" for 64 MiB: how sizes are written on the command line.
-std::string size_text(std::uint64_t bytes) {
-    static constexpr const char* suffixes[] = {"", "k", "m", "g"};
-    int i = 0;
-    while (i < 3 && bytes >= 1024 && bytes % 1024 == 0) {
-        bytes /= 1024;
-        ++i;
-    }
-    return std::to_string(bytes) + suffixes[i];
-}
-
 // Sizes are capped at 1 TiB (params at 1 GiB: their index uses 32-bit
 // offsets) so that sums of limits cannot overflow; more means "unlimited".
 void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
@@ -100,7 +71,7 @@ void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& targ
            },
            description)
         ->check(byte_size_validator)
-        ->default_str(size_text(target));
+        ->default_str(config::byte_size_text(target));
 }
 
 void add_seconds_option(CLI::App& app, const std::string& name, std::chrono::seconds& target,
@@ -124,14 +95,6 @@ void add_count_option(CLI::App& app, const std::string& name, std::size_t& targe
         ->check(whole_number_validator(1))
         ->default_str(std::to_string(target));
 }
-
-// Removes the unix socket file fcgid created, on exit or on a failed start.
-struct socket_file_remover {
-    std::string path;
-    ~socket_file_remover() {
-        if (!path.empty()) ::unlink(path.c_str());
-    }
-};
 
 log::verbosity verbosity_of(const run_options& options) {
     if (options.quiet) return log::verbosity::quiet;
@@ -242,7 +205,15 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
 
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);
-    run.add_option("--driver", options.driver, "Event loop driver (asio; userland is an alias)")
+    // --driver: the original FastCGIDaemon (PHP) chose its event loop with
+    // it, and its users' command lines and process manager configs still
+    // pass it. Accepted (asio, or userland as the original's docs name it) so
+    // those keep working, and deliberately ignored: fcgid has one loop
+    // (Boost.Asio). Bound to no variable, so nothing can come to depend on it.
+    run.add_option("--driver",
+                   "Accepted for the original FastCGIDaemon's command lines and ignored: the "
+                   "event loop is always Boost.Asio (asio; userland is an alias)")
+        ->type_name("TEXT")  // as when it was bound to a std::string: same errors
         ->check(CLI::IsMember({"asio", "userland"}))
         ->default_str("asio");
     return run;
@@ -256,156 +227,15 @@ void finish_run_options(run_options& options) {
         listen.type = config::listen_config::kind::unix_socket;
     else
         listen.type = config::listen_config::kind::inherited_fd;
-    // Socket activation: systemd's socket, unless an fd was named explicitly.
-    const auto activated = service::systemd_listen_fd();
-    if (activated && listen.type == config::listen_config::kind::inherited_fd &&
-        options.fd_option->count() == 0)
-        listen.fd = *activated;
+    // Whether systemd's socket replaces fd 0 is decided in core
+    // (service::adopt_socket_activation): it only needs to know this.
+    listen.fd_given = options.fd_option->count() > 0;
+    options.server.verbosity = verbosity_of(options);
 
     for (const std::string& pair : options.plugin_options) {
         const auto eq = pair.find('=');
         options.server.plugin.options.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
     }
-}
-
-namespace {
-
-net::address_filter allowed_peers(const config::access_config& access) {
-    net::address_filter allowed;
-    if (const char* web_server_addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) {
-        try {
-            allowed.add_list(web_server_addrs);
-        } catch (const std::invalid_argument& e) {
-            throw std::runtime_error(std::string("FCGI_WEB_SERVER_ADDRS: ") + e.what());
-        }
-    }
-    for (const std::string& cidr : access.allow) allowed.add(cidr);
-    return allowed;
-}
-
-// The listening socket with what goes with it: the socket file removed and
-// the pid file written and removed around it, and root given up once bound.
-struct bound_socket {
-    net::listener listener;
-    socket_file_remover remove_socket_file;
-    std::optional<service::pid_file> pid_file;
-
-    // `keep_root`: a --workers master stays root (it only forks and waits),
-    // so it can remove the pid file from a root-only directory such as /run;
-    // its workers give root up before loading the plugin.
-    bound_socket(boost::asio::io_context& io, const config::server_config& config, bool keep_root = false)
-        : listener(net::open_listener(io, config.listen, config.access)),
-          remove_socket_file{config.listen.type == config::listen_config::kind::unix_socket
-                                 ? config.listen.socket_path
-                                 : ""} {
-        if (!config.process.pid_file.empty()) {
-            pid_file.emplace(config.process.pid_file);
-            if (!keep_root) pid_file->give_to(config.process.user, config.process.group);
-        }
-        if (!keep_root) service::drop_privileges(config.process.user, config.process.group);
-    }
-};
-
-// Who runs serve(): the daemon itself, or a worker forked by --workers, whose
-// master already bound the socket, wrote the pid file, dropped root and
-// speaks to systemd; the worker reports ready on `ready_fd` instead.
-struct serve_role {
-    bool worker = false;
-    int ready_fd = -1;
-    net::worker_loads* loads = nullptr;  // shared with the other workers
-    service::crash_reports* crashes = nullptr;  // read by the master when a worker dies
-};
-
-// Binds (or adopts) the socket, loads the plugin and serves until drained.
-int serve(const config::server_config& config, serve_role role) {
-    // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
-    boost::asio::io_context io(1);
-    plugin::bind_loop(io);
-    // A plugin that crashes the process (in init too) leaves a line naming
-    // the request, or with --workers a report for the master.
-    service::install_fatal_signal_handlers(net::server::describe_request, role.crashes);
-    net::address_filter allowed = allowed_peers(config.access);
-    // Bind first (a privileged port needs root), then give root up, and only
-    // then load the plugin: plugin code never runs with more rights than asked.
-    bound_socket bound(io, config);
-    if (role.worker) service::die_with_master();  // dropping privileges cleared it
-    net::listener& listener = bound.listener;
-    auto plugin = std::make_shared<plugin::plugin_host>(config.plugin);
-    const std::string where = listener.description;
-    // The server installs the signal handlers: build it before announcing the
-    // address, so a SIGTERM sent on seeing the line already drains.
-    std::optional<net::server> running;
-    net::server& server = running.emplace(io, config.limits, config.plugin, plugin,
-                                          std::move(listener), std::move(allowed));
-    spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
-                 plugin->path());
-    plugin.reset();  // the server holds the current plugin from here on
-    if (role.loads != nullptr && role.loads->join()) server.share_connections(*role.loads);
-    if (role.crashes != nullptr && role.crashes->quarantine().enabled())
-        server.answer_quarantined(role.crashes->quarantine());
-    if (role.worker) {
-        service::unblock_worker_signals();  // the server's handlers are in place
-        (void)::write(role.ready_fd, "1", 1);
-        ::close(role.ready_fd);
-    } else {
-        service::notify_systemd("READY=1");
-    }
-    const int exit_code = server.run();
-    server.shutdown_plugins();
-    // The drain is over: a stop signal from here on (a process manager
-    // repeating itself) must not turn a clean exit into a death by signal.
-    // Destroying the server restores the default action, so ignore after.
-    running.reset();
-    for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) std::signal(signal_number, SIG_IGN);
-    return exit_code;
-}
-
-// --workers N: bind once here, then fork N workers that serve the socket.
-int serve_with_workers(const run_options& options) {
-    const config::server_config& config = options.server;
-    boost::asio::io_context io(1);
-    bound_socket bound(io, config, /*keep_root=*/true);
-    net::listener& listener = bound.listener;
-    spdlog::info("listening on {} (plugin from {}; {} workers)", listener.description,
-                 config.plugin.path, config.process.workers);
-
-    // What each worker runs: the plain daemon on the socket bound here.
-    config::server_config worker_config = config;
-    worker_config.listen.type = config::listen_config::kind::inherited_fd;
-    worker_config.listen.fd = listener.socket.release();
-    worker_config.process.workers = 0;
-    worker_config.process.pid_file.clear();  // the master's; user and group stay, for the worker
-
-    // Where the workers tell each other how many connections they hold.
-    const std::unique_ptr<net::worker_loads> loads = net::worker_loads::create();
-    // Where a dying worker says what it was serving, and poison requests are held.
-    const std::unique_ptr<service::crash_reports> crashes = service::crash_reports::create(
-        {static_cast<unsigned>(config.process.quarantine_after), config.process.quarantine_window});
-    service::prefork_options prefork;
-    prefork.on_worker_exit = [&loads, &crashes](pid_t pid) {
-        loads->forget(pid);
-        const auto report = crashes->take(pid);
-        return report ? service::describe(*report, crashes->quarantine().settings()) : std::string();
-    };
-    prefork.workers = static_cast<int>(config.process.workers);
-    prefork.listen_fd = worker_config.listen.fd;
-    prefork.stop_timeout = config.limits.shutdown_timeout + std::chrono::seconds(5);
-    return service::run_prefork_master(prefork, [&](int ready_fd) {
-        // Only the master speaks to systemd, and each worker's lines say whose they are.
-        ::unsetenv("NOTIFY_SOCKET");
-        spdlog::default_logger()->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] [worker %P] %v");
-        return serve(worker_config, serve_role{true, ready_fd, loads.get(), crashes.get()});
-    });
-}
-
-}  // namespace
-
-int run_daemon(const run_options& options) {
-    log::configure(verbosity_of(options));
-    // A web server that goes away mid-write must cost one connection, not the process.
-    std::signal(SIGPIPE, SIG_IGN);
-    if (options.server.process.workers > 0) return serve_with_workers(options);
-    return serve(options.server, serve_role{});
 }
 
 }  // namespace fcgid::cmd

@@ -1,4 +1,5 @@
-// `fcgid run`: its options, how they are declared, and what running does.
+// `fcgid run`: its options, how they are declared, and how the parsed text
+// becomes the configuration handed to core (service::run_daemon).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,6 @@ struct run_options {
     std::vector<std::string> plugin_options;  // KEY=VALUE
     int verbose = 0;                          // -v: 1, -vv: 2
     bool quiet = false;
-    std::string driver = "asio";
 
     // Which of the listening options were given, set by setup_run_command.
     CLI::Option* port_option = nullptr;
@@ -27,12 +27,9 @@ struct run_options {
 // Declares `run` and its options on `app`; values land in `options`.
 CLI::App& setup_run_command(CLI::App& app, run_options& options);
 
-// Turns the parsed text into the server's configuration. Throws
-// std::invalid_argument with a one-line message for values CLI11 cannot check.
+// Completes `options.server` from what was parsed: the listener kind from
+// which of --port/--socket/--fd was given, the verbosity, the plugin options
+// split at '='. Call once, after a successful parse.
 void finish_run_options(run_options& options);
-
-// Runs the daemon until it has drained; returns the process exit code.
-// Throws std::runtime_error with a one-line message if it cannot start.
-int run_daemon(const run_options& options);
 
 }  // namespace fcgid::cmd

@@ -1,5 +1,5 @@
 // Everything `fcgid run` was asked to do, as plain values. Built by the
-// command line (cmd/), read by the server (core/net/).
+// command line (cmd/), handed to core/service/daemon, read by the server (core/net/).
 #pragma once
 
 #include <chrono>
@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "log/logging.hpp"
 
 namespace fcgid::config {
 
@@ -17,6 +19,8 @@ struct listen_config {
     std::uint16_t port = 0;          // tcp; 0 = a port the kernel picks
     std::string socket_path;         // unix_socket
     int fd = 0;                      // inherited_fd; 0 = FCGI_LISTENSOCK_FILENO
+    // --fd was given: systemd's socket (socket activation) does not replace it.
+    bool fd_given = false;
 };
 
 struct limits_config {
@@ -69,6 +73,7 @@ struct server_config {
     access_config access;
     process_config process;
     plugin_config plugin;
+    log::verbosity verbosity = log::verbosity::normal;  // -q, -v, -vv
 };
 
 }  // namespace fcgid::config

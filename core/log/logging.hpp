@@ -2,10 +2,6 @@
 // log through fcgid_host_api::log, which lands here too.
 #pragma once
 
-#include <memory>
-
-#include <spdlog/logger.h>
-
 namespace fcgid::log {
 
 enum class verbosity { quiet, normal, debug, trace };
@@ -15,7 +11,12 @@ enum class verbosity { quiet, normal, debug, trace };
 // was parsed. `quiet` still shows warnings and errors: errors are never silenced.
 void configure(verbosity level);
 
-// Sends all logging nowhere; for tests that exercise the core in-process.
+// In a process forked by --workers: every line names the worker's pid, so
+// the lines of N workers sharing one stderr say whose they are.
+void name_worker_in_lines();
+
+// Sends all logging nowhere, for tests that run core code in-process (the
+// unit tests' main calls it). Safe to call more than once.
 void silence();
 
 }  // namespace fcgid::log

@@ -34,6 +34,8 @@ TEST(ParseByteSize, PlainNumbers) {
     expect_parses("1", 1);
     expect_parses("1048576", 1048576);
     expect_parses("007", 7);
+    // Decimal, always: CLI::AsSizeValue would read "010" as octal 8 (byte_size.cpp).
+    expect_parses("010", 10);
 }
 
 TEST(ParseByteSize, Kilobytes) {
@@ -85,6 +87,8 @@ TEST(ParseByteSize, Rejected) {
     expect_rejected("MB");
     expect_rejected("5t");
     expect_rejected("5kk");
+    expect_rejected("5ki");   // CLI::AsSizeValue's binary units are not ours
+    expect_rejected("5kib");
     expect_rejected("5mbb");
     expect_rejected("5mbx");
     expect_rejected("0x10");
@@ -105,6 +109,21 @@ TEST(ParseByteSize, Overflow) {
     expect_rejected("18014398509481984k");  // 2^54 KiB = 2^64
     expect_rejected("17592186044416m");     // 2^44 MiB = 2^64
     expect_rejected("18446744073709551615k");
+}
+
+TEST(ByteSizeText, TheLargestExactSuffix) {
+    EXPECT_EQ(byte_size_text(0), "0");
+    EXPECT_EQ(byte_size_text(1000), "1000");
+    EXPECT_EQ(byte_size_text(256 * KiB), "256k");
+    EXPECT_EQ(byte_size_text(64 * MiB), "64m");
+    EXPECT_EQ(byte_size_text(MiB + KiB), "1025k");
+    EXPECT_EQ(byte_size_text(2 * GiB), "2g");
+    EXPECT_EQ(byte_size_text(1024 * GiB), "1024g");  // no t: the parser has none
+}
+
+TEST(ByteSizeText, ParsesBackToTheSameSize) {
+    constexpr std::uint64_t sizes[] = {0, 1, 1000 * KiB, 64 * MiB, 3 * GiB, 1024 * GiB};
+    for (const std::uint64_t bytes : sizes) expect_parses(byte_size_text(bytes), bytes);
 }
 
 TEST(ToMib, Values) {
