@@ -5,6 +5,7 @@
 // outlives it. Teardown order: the plugin's shutdown(), then unload.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 
 #include "config/server_config.hpp"
 #include "fcgid/plugin.h"
+#include "plugin/host_api.hpp"
 
 namespace fcgid::plugin {
 
@@ -19,7 +21,9 @@ class plugin_host {
 public:
     // Loads and initialises the plugin. Throws std::runtime_error with one
     // line naming the problem: missing file, no entry point, ABI mismatch,
-    // refused host, init failure with the plugin's own reason.
+    // refused host, a descriptor too small or incomplete, init failure with
+    // the plugin's own reason (tests/unit/plugin/plugin_host_test.cpp pins
+    // each text).
     // bind_loop() must have been called first.
     //
     // The file is first copied into an anonymous memory file (memfd) and
@@ -38,7 +42,8 @@ public:
     // becomes FCGID_EFAIL here rather than ending the process.
     int handle(fcgid_request* request, fcgid_response* response) noexcept;
 
-    // Calls the plugin's shutdown() once; later calls do nothing.
+    // Calls the plugin's shutdown() once, then gives back its host table's
+    // log slot (host_table); later calls do nothing.
     void shutdown() noexcept;
 
     const std::string& name() const noexcept { return name_; }
@@ -47,6 +52,9 @@ public:
 
 private:
     boost::dll::shared_library library_;
+    // This plugin's own host table (its log lines carry its name); taken
+    // just before the entry point is called.
+    std::optional<host_table> table_;
     std::string path_;
     std::string name_;
     std::string version_;
