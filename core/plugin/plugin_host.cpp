@@ -34,7 +34,8 @@ constexpr std::size_t abi_1_0_plugin_size = offsetof(fcgid_plugin, shutdown) + s
 
 // An anonymous in-memory copy of `file` (memfd): nobody else can name,
 // replace or race it, unlike a file in /tmp. Returns the descriptor; the
-// caller loads /proc/self/fd/N and closes it once the library is mapped.
+// caller loads /proc/self/fd/N and keeps it open while the library is
+// loaded (see image_fd_).
 int private_copy_of(const std::filesystem::path& file) {
     const int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (source < 0)
@@ -71,10 +72,9 @@ plugin_host::plugin_host(const config::plugin_config& config) {
         fail(fmt::format("plugin [{}] is not a regular file", config.path));
 
     std::error_code ec;
-    const int copy = private_copy_of(file);
-    library_.load(fmt::format("/proc/self/fd/{}", copy),
+    image_fd_.fd_ = private_copy_of(file);
+    library_.load(fmt::format("/proc/self/fd/{}", image_fd_.fd_),
                   boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    ::close(copy);  // once mapped, the descriptor is no longer needed
     if (ec) {
         // The loader's own words ("invalid ELF header", "undefined symbol: x")
         // say far more than the generic error code Boost.DLL maps them to.
@@ -137,6 +137,10 @@ plugin_host::plugin_host(const config::plugin_config& config) {
 plugin_host::~plugin_host() {
     shutdown();
     spdlog::debug("[{}] unloaded ({})", name_, path_);
+}
+
+plugin_host::image_fd::~image_fd() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 int plugin_host::handle(fcgid_request* request, fcgid_response* response) noexcept {

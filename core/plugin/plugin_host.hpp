@@ -1,8 +1,9 @@
 // Loads a plugin with Boost.DLL, checks it, initialises it and calls it.
 //
-// The shared_library is the first member, so it is destroyed last: nothing
-// taken from the library (descriptor, function pointers, the plugin's state)
-// outlives it. Teardown order: the plugin's shutdown(), then unload.
+// The shared_library comes before everything taken from it, so it is
+// destroyed after them: nothing taken from the library (descriptor,
+// function pointers, the plugin's state) outlives it. Teardown order: the
+// plugin's shutdown(), then unload.
 #pragma once
 
 #include <optional>
@@ -51,6 +52,15 @@ public:
     const std::string& path() const noexcept { return path_; }
 
 private:
+    // The memfd the library was loaded from, open as long as the library is
+    // loaded. The loader matches libraries by path before it opens anything:
+    // had we closed it, the next load would get the same /proc/self/fd/N
+    // path and dlopen would hand back THIS library instead of the new file
+    // (a reload serving the old code). Declared first: closed after unload.
+    struct image_fd {
+        int fd_ = -1;
+        ~image_fd();
+    } image_fd_;
     boost::dll::shared_library library_;
     // This plugin's own host table (its log lines carry its name); taken
     // just before the entry point is called.
