@@ -307,7 +307,6 @@ void server::reload_plugin() {
     try {
         fresh = std::make_shared<plugin::plugin_host>(plugin_config_);
     } catch (const std::exception& e) {
-        plugin::set_plugin_name(dispatcher_.plugin()->name());  // the failed one had renamed the log lines
         spdlog::error("reload failed, the loaded plugin keeps serving: {}", e.what());
         return;
     }

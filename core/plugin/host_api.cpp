@@ -1,15 +1,18 @@
 #include "plugin/host_api.hpp"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 
 #include <boost/asio/post.hpp>
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 #include "net/request.hpp"
@@ -21,12 +24,6 @@ using net::request;
 
 boost::asio::io_context* loop_io = nullptr;
 std::thread::id loop_thread;
-// The name in front of plugin log lines. Read from any thread, replaced on
-// the loop by a reload: each name is an immutable string kept for the life
-// of the process (one per load; a deque never moves its elements),
-// published through an atomic pointer.
-std::deque<std::string> plugin_names{"plugin"};
-std::atomic<const std::string*> plugin_name{&plugin_names.front()};
 
 bool on_loop_thread() noexcept { return std::this_thread::get_id() == loop_thread; }
 
@@ -54,7 +51,8 @@ int post_to_loop(const fcgid_response* response, const char* what, Op&& op) noex
             const int rc = guarded([&] { return op(*self); });
             // The caller got FCGID_OK long ago; a real failure must not vanish.
             if (rc < 0 && rc != FCGID_EABORTED)
-                spdlog::warn("[{}] {} from a plugin thread failed: error {}", *plugin_name.load(), what, rc);
+                // No plugin name: only log() knows its caller (see host_table).
+                spdlog::warn("{} from a plugin thread failed: error {}", what, rc);
         });
         return FCGID_OK;
     });
@@ -110,9 +108,28 @@ int write_bytes(fcgid_response* r, const char* what, const void* data, size_t le
     return q.aborted() ? FCGID_EABORTED : FCGID_OK;
 }
 
-// ---- The table's functions -------------------------------------------------------
+// ---- log: one trampoline per slot of the host_table pool -------------------------
 
-void host_log(int level, const char* msg, size_t len) noexcept {
+// The names in front of plugin log lines. A slot's name is read from any
+// thread and replaced on the loop: each name is an immutable string kept for
+// the life of the process (interned, so reloading the same plugin adds
+// nothing; a deque never moves its elements) and published through an
+// atomic pointer, so a plugin thread never reads a string being freed.
+std::deque<std::string> interned_names;
+
+const std::string* intern(std::string_view name) {
+    for (const std::string& known : interned_names)
+        if (known == name) return &known;
+    return &interned_names.emplace_back(name);
+}
+
+struct log_slot {
+    std::atomic<const std::string*> name{nullptr};
+    bool taken = false;  // loop thread only
+};
+std::array<log_slot, host_table::max_loaded_plugins> log_slots;
+
+void write_log(const std::string& name, int level, const char* msg, size_t len) noexcept {
     if (msg == nullptr) return;
     spdlog::level::level_enum spd = spdlog::level::info;
     switch (level) {
@@ -123,11 +140,26 @@ void host_log(int level, const char* msg, size_t len) noexcept {
         default: spd = spdlog::level::err; break;
     }
     try {
-        spdlog::log(spd, "[{}] {}", *plugin_name.load(), view(msg, len));
+        spdlog::log(spd, "[{}] {}", name, view(msg, len));
     } catch (...) {
         // Logging must never take the process down.
     }
 }
+
+template <std::size_t Slot>
+void slot_log(int level, const char* msg, size_t len) noexcept {
+    write_log(*log_slots[Slot].name.load(std::memory_order_acquire), level, msg, len);
+}
+
+using log_fn = decltype(fcgid_host_api::log);
+
+template <std::size_t... Slot>
+constexpr std::array<log_fn, sizeof...(Slot)> make_slot_logs(std::index_sequence<Slot...>) {
+    return {&slot_log<Slot>...};
+}
+constexpr auto slot_logs = make_slot_logs(std::make_index_sequence<host_table::max_loaded_plugins>{});
+
+// ---- The other functions of the table ----------------------------------------------
 
 int host_request_role(const fcgid_request* r) noexcept {
     return r == nullptr ? FCGID_EINVAL : FCGID_ROLE_RESPONDER;
@@ -242,41 +274,79 @@ int host_call_on_loop(fcgid_loop_task task, void* user_data) noexcept {
     });
 }
 
-const fcgid_host_api table = {
-    sizeof(fcgid_host_api),
-    FCGID_ABI_VERSION,
-    host_log,
-    host_request_role,
-    host_request_param,
-    host_request_param_count,
-    host_request_param_at,
-    host_request_body,
-    host_response_set_status,
-    host_response_add_header,
-    host_response_write,
-    host_response_write_stderr,
-    host_response_finish,
-    host_response_fail,
-    host_response_release,
-    host_response_on_abort,
-    host_response_is_aborted,
-    host_response_on_writable,
-    host_call_on_loop,
+// Every plugin's table starts as this one (log is set per slot). Designated
+// initialisers, which C++20 requires in declaration order: a function put
+// in the wrong member reads wrong by name, and members out of order do not
+// compile. The static_assert below catches a member appended to plugin.h
+// but not filled in here.
+constexpr fcgid_host_api shared_table = {
+    .struct_size = sizeof(fcgid_host_api),
+    .abi_version = FCGID_ABI_VERSION,
+    .log = nullptr,
+    .request_role = host_request_role,
+    .request_param = host_request_param,
+    .request_param_count = host_request_param_count,
+    .request_param_at = host_request_param_at,
+    .request_body = host_request_body,
+    .response_set_status = host_response_set_status,
+    .response_add_header = host_response_add_header,
+    .response_write = host_response_write,
+    .response_write_stderr = host_response_write_stderr,
+    .response_finish = host_response_finish,
+    .response_fail = host_response_fail,
+    .response_release = host_response_release,
+    .response_on_abort = host_response_on_abort,
+    .response_is_aborted = host_response_is_aborted,
+    .response_on_writable = host_response_on_writable,
+    .call_on_loop = host_call_on_loop,
 };
+// The last member: a member appended to plugin.h must be filled in above
+// (and this check moved to it), never left NULL by accident.
+static_assert(offsetof(fcgid_host_api, call_on_loop) + sizeof(fcgid_host_api::call_on_loop) ==
+                  sizeof(fcgid_host_api),
+              "plugin.h gained a host function: fill it in shared_table");
+
+std::size_t take_free_slot() {
+    for (std::size_t i = 0; i < log_slots.size(); ++i) {
+        if (!log_slots[i].taken) {
+            log_slots[i].taken = true;
+            return i;
+        }
+    }
+    throw std::runtime_error(fmt::format(
+        "too many plugin instances loaded at once ({}): older ones still hold requests in flight",
+        host_table::max_loaded_plugins));
+}
 
 }  // namespace
-
-const fcgid_host_api* host_api_table() noexcept { return &table; }
 
 void bind_loop(boost::asio::io_context& io) {
     loop_io = &io;
     loop_thread = std::this_thread::get_id();
 }
 
-boost::asio::io_context& loop() noexcept { return *loop_io; }
+host_table::host_table(std::string_view name) : api_(shared_table), slot_(take_free_slot()) {
+    try {
+        set_name(name);
+    } catch (...) {
+        release();
+        throw;
+    }
+    api_.log = slot_logs[slot_];
+}
 
-void set_plugin_name(const std::string& name) {
-    if (name != *plugin_name.load()) plugin_name.store(&plugin_names.emplace_back(name));
+host_table::~host_table() { release(); }
+
+void host_table::set_name(std::string_view name) {
+    log_slots[slot_].name.store(intern(name), std::memory_order_release);
+}
+
+void host_table::release() noexcept {
+    if (!held_) return;
+    held_ = false;
+    // The name stays published: a plugin that breaks the ABI and logs after
+    // its shutdown() reads a valid string (a later plugin's, once reused).
+    log_slots[slot_].taken = false;
 }
 
 }  // namespace fcgid::plugin

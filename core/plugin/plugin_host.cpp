@@ -26,13 +26,16 @@ std::string abi_text(std::uint32_t version) {
     return fmt::format("{}.{}", FCGID_ABI_VERSION_MAJOR_OF(version), FCGID_ABI_VERSION_MINOR_OF(version));
 }
 
-// The descriptor as ABI 1.0 defines it ends with shutdown().
-constexpr std::size_t abi_1_0_plugin_size = offsetof(fcgid_plugin, shutdown) + sizeof(void*);
+// The descriptor as ABI 1.0 defines it ends with shutdown(): every 1.x
+// plugin's struct_size covers it. Members appended later are read only when
+// FCGID_PLUGIN_HAS(descriptor, member) says the plugin has them.
+constexpr std::size_t abi_1_0_plugin_size = offsetof(fcgid_plugin, shutdown) + sizeof(fcgid_plugin::shutdown);
 
 
 // An anonymous in-memory copy of `file` (memfd): nobody else can name,
 // replace or race it, unlike a file in /tmp. Returns the descriptor; the
-// caller loads /proc/self/fd/N and closes it once the library is mapped.
+// caller loads /proc/self/fd/N and keeps it open while the library is
+// loaded (see image_fd_).
 int private_copy_of(const std::filesystem::path& file) {
     const int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (source < 0)
@@ -69,10 +72,9 @@ plugin_host::plugin_host(const config::plugin_config& config) {
         fail(fmt::format("plugin [{}] is not a regular file", config.path));
 
     std::error_code ec;
-    const int copy = private_copy_of(file);
-    library_.load(fmt::format("/proc/self/fd/{}", copy),
+    image_fd_.fd_ = private_copy_of(file);
+    library_.load(fmt::format("/proc/self/fd/{}", image_fd_.fd_),
                   boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    ::close(copy);  // once mapped, the descriptor is no longer needed
     if (ec) {
         // The loader's own words ("invalid ELF header", "undefined symbol: x")
         // say far more than the generic error code Boost.DLL maps them to.
@@ -83,24 +85,32 @@ plugin_host::plugin_host(const config::plugin_config& config) {
         fail(fmt::format("no entry point [{}] in [{}]", FCGID_PLUGIN_ENTRY_NAME, path_));
 
     auto& entry = library_.get<std::remove_pointer_t<fcgid_plugin_entry_fn>>(FCGID_PLUGIN_ENTRY_NAME);
+    // Until the descriptor names it, the plugin logs under its file's name.
+    table_.emplace(file.filename().string());
     try {
-        descriptor_ = entry(FCGID_ABI_VERSION, host_api_table());
+        descriptor_ = entry(FCGID_ABI_VERSION, table_->api());
     } catch (...) {
         fail(fmt::format("plugin [{}] threw from its entry point", path_));
     }
     if (descriptor_ == nullptr)
         fail(fmt::format("plugin [{}] refused this host (host ABI {})", path_, abi_text(FCGID_ABI_VERSION)));
+    // Any minor of our major loads, older or newer (version.h): this host
+    // reads no descriptor member past ABI 1.0 yet, and ignores newer ones.
     if (FCGID_ABI_VERSION_MAJOR_OF(descriptor_->abi_version) != FCGID_ABI_MAJOR)
         fail(fmt::format("plugin [{}] is built for ABI {} instead of {}", path_,
                          abi_text(descriptor_->abi_version), abi_text(FCGID_ABI_VERSION)));
-    if (descriptor_->struct_size < abi_1_0_plugin_size || descriptor_->name == nullptr ||
-        descriptor_->handle == nullptr)
-        fail(fmt::format("plugin [{}] has an invalid descriptor (size {}, name or handle missing)",
-                         path_, descriptor_->struct_size));
+    if (descriptor_->struct_size < abi_1_0_plugin_size)
+        fail(fmt::format("plugin [{}] has a descriptor of {} bytes; ABI 1.0 needs at least {}", path_,
+                         descriptor_->struct_size, abi_1_0_plugin_size));
+    if (descriptor_->name == nullptr)
+        fail(fmt::format("plugin [{}] has a descriptor without a name", path_));
+    if (descriptor_->handle == nullptr)
+        fail(fmt::format("plugin [{}] has a descriptor without a handle function", path_));
     name_ = descriptor_->name;
     version_ = descriptor_->version ? descriptor_->version : "";
-    // Named for its log lines from here (its entry point and init may log).
-    set_plugin_name(name_);
+    // Its own log lines carry its name from here (init may log), and keep it
+    // whatever is loaded after it.
+    table_->set_name(name_);
 
     // Options are borrowed by init(): build the C view over our own strings.
     std::vector<fcgid_option> options;
@@ -129,6 +139,10 @@ plugin_host::~plugin_host() {
     spdlog::debug("[{}] unloaded ({})", name_, path_);
 }
 
+plugin_host::image_fd::~image_fd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
 int plugin_host::handle(fcgid_request* request, fcgid_response* response) noexcept {
     try {
         return descriptor_->handle(state_, request, response);
@@ -139,14 +153,16 @@ int plugin_host::handle(fcgid_request* request, fcgid_response* response) noexce
 }
 
 void plugin_host::shutdown() noexcept {
-    if (!initialised_) return;
-    initialised_ = false;
-    if (descriptor_->shutdown == nullptr) return;
-    try {
-        descriptor_->shutdown(state_);
-    } catch (...) {
-        spdlog::error("[{}] shutdown threw an exception across the plugin ABI", name_);
+    if (initialised_) {
+        initialised_ = false;
+        try {
+            if (descriptor_->shutdown != nullptr) descriptor_->shutdown(state_);
+        } catch (...) {
+            spdlog::error("[{}] shutdown threw an exception across the plugin ABI", name_);
+        }
     }
+    // No host call may follow shutdown(): its log slot is free for the next load.
+    if (table_) table_->release();
 }
 
 }  // namespace fcgid::plugin

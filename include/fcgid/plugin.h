@@ -36,7 +36,30 @@
  * where a parameter says otherwise.
  *
  * COMPATIBILITY. See fcgid/version.h. NEW MEMBERS ARE ADDED AT THE END OF THE
- * STRUCTS ONLY; never reorder or remove one.
+ * STRUCTS ONLY; never reorder or remove one. ABI 1.0 is both structs exactly
+ * as declared below (nothing was released before them); a member appended
+ * later carries an "ABI 1.N" comment and raises FCGID_ABI_MINOR to N.
+ *
+ * THE struct_size RULE, the one way every plugin checks what its host has:
+ *  1. The entry point returns NULL unless the host's ABI major equals
+ *     FCGID_ABI_MAJOR. That is all it checks: every 1.x host has every
+ *     member of ABI 1.0, so a member of 1.0 is used without a check.
+ *  2. A member added in 1.N (N > 0) is used only where
+ *     FCGID_HOST_HAS(host, member) is true (the host is older otherwise);
+ *     test it where the member is used, or once in the entry point and
+ *     return NULL there if the plugin cannot work without it.
+ * FCGID_PLUGIN() below writes an entry point that does (1). The host follows
+ * the same rule for the descriptor (FCGID_PLUGIN_HAS), so a plugin built for
+ * an older or a newer minor of the same major loads.
+ *
+ * A MINIMAL C PLUGIN, all of it:
+ *
+ *     static const fcgid_host_api* g_host;
+ *     static int my_handle(void* state, fcgid_request* rq, fcgid_response* rs) {
+ *         (void)state; (void)rq;
+ *         return g_host->response_write(rs, "hi\n", 3);
+ *     }
+ *     FCGID_PLUGIN(g_host, "my_app", "1.0.0", NULL, my_handle, NULL);
  */
 #ifndef FCGID_PLUGIN_H
 #define FCGID_PLUGIN_H
@@ -142,15 +165,20 @@ typedef void (*fcgid_loop_task)(void* user_data);
 /* ---- Host functions ----------------------------------------------------- */
 
 /* The table of host functions. Owned by the host, valid from the entry point
-   call until shutdown() returns; the plugin keeps the pointer.
-   APPEND NEW MEMBERS AT THE END ONLY; check struct_size before using a member
-   added after ABI 1.0. */
+   call until shutdown() returns; the plugin keeps the pointer. Each plugin
+   gets a table of its own (only `log` differs: see there).
+   APPEND NEW MEMBERS AT THE END ONLY. Every member up to call_on_loop is
+   ABI 1.0 and needs no check; use a later one only where FCGID_HOST_HAS
+   says the host has it (see "THE struct_size RULE" at the top). */
 typedef struct fcgid_host_api {
     uint32_t struct_size; /* sizeof(fcgid_host_api) as compiled into the host */
     uint32_t abi_version; /* FCGID_ABI_VERSION of the host */
 
-    /* Writes one line to the daemon's log (stderr, spdlog) under the plugin's
-       name. `msg` is borrowed for the call; no trailing newline needed.
+    /* Writes one line to the daemon's log (stderr, spdlog) under the name of
+       the plugin this table was given to, "[name] msg", even after a SIGHUP
+       reload has loaded another one beside it. Until the entry point has
+       returned, the name is the plugin's file name. `msg` is borrowed for
+       the call; no trailing newline needed.
        Any thread, any time until shutdown() returns. */
     void (*log)(int level, const char* msg, size_t len);
 
@@ -291,8 +319,15 @@ typedef struct fcgid_host_api {
        daemon stops are dropped without running. */
     int (*call_on_loop)(fcgid_loop_task task, void* user_data);
 
-    /* ABI 1.1 and later: ADD NEW MEMBERS HERE, AT THE END ONLY. */
+    /* ABI 1.1 and later: ADD NEW MEMBERS HERE, AT THE END ONLY, each with an
+       "ABI 1.N" comment, and raise FCGID_ABI_MINOR (version.h). */
 } fcgid_host_api;
+
+/* True if `host` (a const fcgid_host_api*) has `member`, i.e. its
+   struct_size covers it. Needed only for members added after ABI 1.0 (see
+   "THE struct_size RULE"). */
+#define FCGID_HOST_HAS(host, member) \
+    ((host)->struct_size >= offsetof(fcgid_host_api, member) + sizeof((host)->member))
 
 /* ---- The plugin's descriptor -------------------------------------------- */
 
@@ -341,8 +376,14 @@ typedef struct fcgid_plugin {
        returns. May be NULL. */
     void (*shutdown)(void* state);
 
-    /* ABI 1.1 and later: ADD NEW MEMBERS HERE, AT THE END ONLY. */
+    /* ABI 1.1 and later: ADD NEW MEMBERS HERE, AT THE END ONLY, each with an
+       "ABI 1.N" comment, and raise FCGID_ABI_MINOR (version.h). */
 } fcgid_plugin;
+
+/* The host's side of the rule: true if the descriptor `plugin` has `member`.
+   fcgid reads a descriptor member added after ABI 1.0 only where this holds. */
+#define FCGID_PLUGIN_HAS(plugin, member) \
+    ((plugin)->struct_size >= offsetof(fcgid_plugin, member) + sizeof((plugin)->member))
 
 /* ---- The entry point ----------------------------------------------------- */
 
@@ -360,5 +401,52 @@ FCGID_EXPORT const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
+
+/* ---- The entry point in one line ----------------------------------------- */
+
+/* FCGID_PLUGIN(host_var, name, version, init, handle, shutdown);
+   Defines the descriptor and the entry point of a plugin, following "THE
+   struct_size RULE": the entry point refuses a host of another ABI major,
+   stores the host table in `host_var` (a `static const fcgid_host_api*` the
+   plugin declared before its callbacks, which use it) and returns the
+   descriptor. `name` and `version` are string literals (version may be
+   NULL); init and shutdown may be NULL. Use it once, at file scope (in C++
+   outside any namespace, so the entry point keeps C linkage).
+
+   It stands for the long form, which a plugin writes itself when its entry
+   point must do more (refuse a host that lacks a 1.N member, say):
+
+       static const fcgid_plugin k_descriptor = {
+           .struct_size = sizeof(fcgid_plugin),
+           .abi_version = FCGID_ABI_VERSION,
+           .name = name, .version = version,
+           .init = init, .handle = handle, .shutdown = shutdown,
+       };
+       const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,
+                                              const fcgid_host_api* host) {
+           if (host == NULL ||
+               FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR)
+               return NULL;
+           host_var = host;
+           return &k_descriptor;
+       }
+
+   The descriptor is initialised by position because C++17 (which
+   plugin.hpp supports) has no designated initialisers; the order is the
+   struct's and tests/abi pins it. The trailing declaration only makes the
+   macro take a semicolon like a statement. */
+#define FCGID_PLUGIN(host_var, name, version, init, handle, shutdown)                        \
+    static const fcgid_plugin fcgid_plugin_descriptor_ = {                                  \
+        sizeof(fcgid_plugin), FCGID_ABI_VERSION, (name), (version), (init), (handle),       \
+        (shutdown)};                                                                        \
+    FCGID_EXPORT const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,          \
+                                                        const fcgid_host_api* host) {       \
+        if (host == NULL || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR) \
+            return NULL;                                                                    \
+        (host_var) = host;                                                                  \
+        return &fcgid_plugin_descriptor_;                                                   \
+    }                                                                                       \
+    FCGID_EXPORT const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,          \
+                                                        const fcgid_host_api* host)
 
 #endif /* FCGID_PLUGIN_H */

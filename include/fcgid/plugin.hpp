@@ -17,6 +17,10 @@
  *
  * Nothing here allocates, and every function is noexcept except where it
  * runs a callable of yours (for_each_param), whose exceptions it passes on.
+ *
+ * Everything here calls ABI 1.0 host members only, which need no struct_size
+ * check (plugin.h, "THE struct_size RULE"; FCGID_HOST_HAS and FCGID_PLUGIN
+ * are there too, and work in C++).
  */
 #ifndef FCGID_PLUGIN_HPP
 #define FCGID_PLUGIN_HPP
@@ -31,12 +35,6 @@
 #include <utility>
 
 #include "fcgid/plugin.h"
-
-/* True if the host table covers `member`, i.e. the host is recent enough to
-   have it. Members of ABI 1.0 are always there once the entry point has
-   checked the major version; use this for members added later. */
-#define FCGID_HOST_HAS(host, member) \
-    ((host)->struct_size >= offsetof(fcgid_host_api, member) + sizeof((host)->member))
 
 namespace fcgid {
 

@@ -75,26 +75,11 @@ void echo_shutdown(void* state) noexcept {
     delete static_cast<echo_state*>(state);
 }
 
-constexpr fcgid_plugin descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "echo",
-    .version = "0.1.0",
-    .init = echo_init,
-    .handle = echo_handle,
-    .shutdown = echo_shutdown,
-};
-
 } // namespace
 } // namespace fcgid::echo
 
-extern "C" const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,
-                                                  const fcgid_host_api* host) {
-    // echo uses every ABI 1.0 host function, up to response_is_aborted.
-    if (host == nullptr || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR ||
-        !FCGID_HOST_HAS(host, response_is_aborted)) {
-        return nullptr;
-    }
-    fcgid::echo::g_host = host;
-    return &fcgid::echo::descriptor;
-}
+// The descriptor and the entry point (plugin.h). It checks the ABI major
+// only: echo calls ABI 1.0 host functions only, which every 1.x host has
+// (plugin.h, "THE struct_size RULE").
+FCGID_PLUGIN(fcgid::echo::g_host, "echo", "0.1.0", fcgid::echo::echo_init, fcgid::echo::echo_handle,
+             fcgid::echo::echo_shutdown);

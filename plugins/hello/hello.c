@@ -5,12 +5,11 @@
  * "<h1>Hello, World!</h1>".
  *
  * A plugin is one exported function, fcgid_plugin_entry(), which hands fcgid
- * a descriptor: a static table of the plugin's callbacks. Read
+ * a descriptor: a static table of the plugin's callbacks. FCGID_PLUGIN, at
+ * the end, writes both. Read
  * fcgid/plugin.h for the full contract; the comments below point out what
  * every plugin has to get right.
  */
-#include <stddef.h>
-
 #include "fcgid/plugin.h"
 
 /* The host's function table. fcgid passes it to the entry point and keeps it
@@ -54,35 +53,14 @@ static int hello_handle(void* state, fcgid_request* request, fcgid_response* res
     return FCGID_OK;
 }
 
-/* The descriptor. It must stay valid until shutdown() returns, so a static
-   const object is ideal. struct_size and abi_version let fcgid check that we
-   were built against a compatible plugin.h. Designated initializers keep it
-   readable and leave any member we do not name at zero (NULL). */
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "hello",     /* shown in fcgid's log lines */
-    .version = "0.1.0",
-    .init = NULL,        /* nothing to set up, so no state */
-    .handle = hello_handle,
-    .shutdown = NULL,    /* nothing to tear down */
-};
-
-/* The one exported symbol (FCGID_EXPORT in plugin.h; the build hides all
-   others). Return NULL to refuse a host we cannot work with: fcgid then exits
-   with an error naming both ABI versions. */
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    /* A different major version means an incompatible ABI. A different minor
-       is fine: members are only ever appended. */
-    if (host == NULL || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR) {
-        return NULL;
-    }
-    /* Make sure the host's table reaches the last member we call (a member
-       added in a later minor version would need this check before use). */
-    if (host->struct_size < offsetof(fcgid_host_api, response_write) +
-                                sizeof(host->response_write)) {
-        return NULL;
-    }
-    g_host = host;
-    return &k_descriptor;
-}
+/* The descriptor and the one exported symbol, fcgid_plugin_entry(), in one
+   line: name and version for fcgid's log, then init (NULL: nothing to set
+   up, so no state), handle, and shutdown (NULL: nothing to tear down).
+   The entry point it writes refuses a host of another ABI major (fcgid then
+   exits with an error naming both versions) and stores the host table in
+   g_host. It checks nothing else: every function hello calls belongs to
+   ABI 1.0, which every 1.x host has. A function added in a later minor
+   would be called only where FCGID_HOST_HAS(g_host, member) is true (see
+   "THE struct_size RULE" in plugin.h, which also shows the long form of
+   this macro). */
+FCGID_PLUGIN(g_host, "hello", "0.1.0", NULL, hello_handle, NULL);

@@ -80,7 +80,14 @@ static_assert(noexcept(fcgid::log(nullptr, 0, {})));
 static_assert(noexcept(fcgid::param(nullptr, nullptr, {})));
 static_assert(noexcept(fcgid::body(nullptr, nullptr)));
 
+// FCGID_PLUGIN must compile as C++ too, with noexcept callbacks from an
+// unnamed namespace (as plugins/echo uses it).
+const fcgid_host_api* g_host = nullptr;
+int cxx_handle(void*, fcgid_request*, fcgid_response*) noexcept { return FCGID_OK; }
+
 } // namespace
+
+FCGID_PLUGIN(g_host, "abi_cxx", nullptr, nullptr, cxx_handle, nullptr);
 
 int main() {
     const fcgid_host_api host = make_host();
@@ -111,10 +118,18 @@ int main() {
     fcgid::set_error(error, sizeof error, "short");
     check(std::string_view(error) == "short", "set_error copies and terminates");
 
-    check(FCGID_HOST_HAS(&host, response_is_aborted), "FCGID_HOST_HAS: full table");
+    check(FCGID_HOST_HAS(&host, call_on_loop), "FCGID_HOST_HAS: full table");
     fcgid_host_api old_host = host;
-    old_host.struct_size = offsetof(fcgid_host_api, response_is_aborted);
-    check(!FCGID_HOST_HAS(&old_host, response_is_aborted), "FCGID_HOST_HAS: short table");
+    old_host.struct_size = offsetof(fcgid_host_api, call_on_loop);
+    check(!FCGID_HOST_HAS(&old_host, call_on_loop), "FCGID_HOST_HAS: short table");
+
+    const fcgid_plugin* plugin = fcgid_plugin_entry(FCGID_ABI_VERSION, &host);
+    check(plugin != nullptr && g_host == &host, "FCGID_PLUGIN entry accepts the host");
+    check(plugin != nullptr && std::string_view(plugin->name) == "abi_cxx" &&
+              plugin->version == nullptr && plugin->init == nullptr &&
+              plugin->handle == &cxx_handle && plugin->shutdown == nullptr,
+          "FCGID_PLUGIN descriptor in C++");
+    check(fcgid_plugin_entry((2u << 16), &host) == nullptr, "FCGID_PLUGIN entry refuses ABI 2");
 
     const fcgid_request* rq = nullptr; // the fake host never reads it
     check(fcgid::param(&host, rq, "REQUEST_METHOD") == std::string_view("GET"), "param found");

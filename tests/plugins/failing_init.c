@@ -5,6 +5,8 @@
 
 #include "fcgid/plugin.h"
 
+static const fcgid_host_api* g_host;
+
 static int failing_init_init(const fcgid_option* options, size_t option_count, void** state,
                              char* error, size_t error_size) {
     static const char reason[] = "database unreachable";
@@ -25,17 +27,4 @@ static int failing_init_handle(void* state, fcgid_request* request, fcgid_respon
     return FCGID_OK;
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "failing_init",
-    .version = "0.1.0",
-    .init = failing_init_init,
-    .handle = failing_init_handle,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    (void)host_abi_version;
-    (void)host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "failing_init", "0.1.0", failing_init_init, failing_init_handle, NULL);

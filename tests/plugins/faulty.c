@@ -85,17 +85,4 @@ static int faulty_init(const fcgid_option* options, size_t option_count, void** 
     return FCGID_OK;
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "faulty",
-    .version = "0.1.0",
-    .init = faulty_init,
-    .handle = faulty_handle,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    if (host == NULL || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR) return NULL;
-    g_host = host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "faulty", "0.1.0", faulty_init, faulty_handle, NULL);

@@ -128,20 +128,7 @@ void after_abort_shutdown(void* /*state*/) noexcept {
     g_finisher = nullptr;
 }
 
-constexpr fcgid_plugin descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "finishes_after_abort",
-    .version = "0.1.0",
-    .init = after_abort_init,
-    .handle = after_abort_handle,
-    .shutdown = after_abort_shutdown,
-};
-
 }  // namespace
 
-extern "C" const fcgid_plugin* fcgid_plugin_entry(uint32_t /*host_abi_version*/,
-                                                  const fcgid_host_api* host) {
-    g_host = host;
-    return &descriptor;
-}
+FCGID_PLUGIN(g_host, "finishes_after_abort", "0.1.0", after_abort_init, after_abort_handle,
+             after_abort_shutdown);

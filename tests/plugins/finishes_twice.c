@@ -49,16 +49,4 @@ static int finishes_twice_handle(void* state, fcgid_request* request, fcgid_resp
     return plain_answer(g_host, request, response);
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "finishes_twice",
-    .version = "0.1.0",
-    .handle = finishes_twice_handle,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    (void)host_abi_version;
-    g_host = host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "finishes_twice", "0.1.0", NULL, finishes_twice_handle, NULL);

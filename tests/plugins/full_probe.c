@@ -33,16 +33,4 @@ static int full_probe_handle(void* state, fcgid_request* request, fcgid_response
     return FCGID_OK;
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "full_probe",
-    .version = "0.1.0",
-    .handle = full_probe_handle,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    (void)host_abi_version;
-    g_host = host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "full_probe", "0.1.0", NULL, full_probe_handle, NULL);

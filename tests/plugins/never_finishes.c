@@ -53,17 +53,5 @@ static void never_finishes_shutdown(void* state) {
     }
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "never_finishes",
-    .version = "0.1.0",
-    .handle = never_finishes_handle,
-    .shutdown = never_finishes_shutdown,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    (void)host_abi_version;
-    g_host = host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "never_finishes", "0.1.0", NULL, never_finishes_handle,
+             never_finishes_shutdown);

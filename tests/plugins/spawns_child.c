@@ -30,16 +30,4 @@ static int spawns_child_handle(void* state, fcgid_request* request, fcgid_respon
     return rc == FCGID_FULL ? FCGID_OK : rc;
 }
 
-static const fcgid_plugin k_descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "spawns_child",
-    .version = "0.1.0",
-    .handle = spawns_child_handle,
-};
-
-const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version, const fcgid_host_api* host) {
-    (void)host_abi_version;
-    g_host = host;
-    return &k_descriptor;
-}
+FCGID_PLUGIN(g_host, "spawns_child", "0.1.0", NULL, spawns_child_handle, NULL);

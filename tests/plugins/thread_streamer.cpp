@@ -101,20 +101,6 @@ void streamer_shutdown(void* /*state*/) noexcept {
     g_jobs.clear();
 }
 
-constexpr fcgid_plugin descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "thread_streamer",
-    .version = "0.1.0",
-    .init = nullptr,
-    .handle = streamer_handle,
-    .shutdown = streamer_shutdown,
-};
-
 }  // namespace
 
-extern "C" const fcgid_plugin* fcgid_plugin_entry(uint32_t /*host_abi_version*/,
-                                                  const fcgid_host_api* host) {
-    g_host = host;
-    return &descriptor;
-}
+FCGID_PLUGIN(g_host, "thread_streamer", "0.1.0", nullptr, streamer_handle, streamer_shutdown);

@@ -16,20 +16,6 @@ int throwing_handle(void* /*state*/, fcgid_request* /*request*/,
     return fcgid::guard(g_host, []() -> int { throw std::runtime_error("handler exploded"); });
 }
 
-constexpr fcgid_plugin descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "throwing_handler",
-    .version = "0.1.0",
-    .init = nullptr,
-    .handle = throwing_handle,
-    .shutdown = nullptr,
-};
-
 } // namespace
 
-extern "C" const fcgid_plugin* fcgid_plugin_entry(uint32_t /*host_abi_version*/,
-                                                  const fcgid_host_api* host) {
-    g_host = host;
-    return &descriptor;
-}
+FCGID_PLUGIN(g_host, "throwing_handler", "0.1.0", nullptr, throwing_handle, nullptr);

@@ -10,25 +10,12 @@
 
 namespace {
 
+const fcgid_host_api* g_host = nullptr;
+
 int unguarded_handle(void* /*state*/, fcgid_request* /*request*/, fcgid_response* /*response*/) {
     throw std::runtime_error("thrown across the ABI");
 }
 
-constexpr fcgid_plugin descriptor = {
-    .struct_size = sizeof(fcgid_plugin),
-    .abi_version = FCGID_ABI_VERSION,
-    .name = "unguarded_throw",
-    .version = "0.1.0",
-    .init = nullptr,
-    .handle = unguarded_handle,
-    .shutdown = nullptr,
-};
-
 }  // namespace
 
-extern "C" const fcgid_plugin* fcgid_plugin_entry(uint32_t host_abi_version,
-                                                  const fcgid_host_api* host) {
-    if (host == nullptr || FCGID_ABI_VERSION_MAJOR_OF(host_abi_version) != FCGID_ABI_MAJOR)
-        return nullptr;
-    return &descriptor;
-}
+FCGID_PLUGIN(g_host, "unguarded_throw", "0.1.0", nullptr, unguarded_handle, nullptr);

@@ -196,7 +196,8 @@ struct app_entry {
     static const fcgid_plugin* entry(std::uint32_t host_abi, const fcgid_host_api* host, const char* name,
                                      const char* version) noexcept {
         if (host == nullptr || FCGID_ABI_VERSION_MAJOR_OF(host_abi) != FCGID_ABI_MAJOR) return nullptr;
-        // The SDK calls only ABI 1.0 members, which every 1.x host has.
+        // The struct_size rule (plugin.h): the SDK calls only ABI 1.0
+        // members, which every 1.x host has, so the major is all we check.
         detail::host_table = host;
         static fcgid_plugin descriptor{};
         descriptor.struct_size = sizeof(fcgid_plugin);

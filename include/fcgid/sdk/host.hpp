@@ -3,6 +3,10 @@
 // FCGID_APP (app.hpp) stores the table the daemon passes to the entry point;
 // everything in the SDK reaches the daemon through it. Plugins export only
 // their entry point, so each plugin has its own copy of this variable.
+//
+// The struct_size rule (plugin.h): the entry point checks the ABI major
+// only, since the SDK calls ABI 1.0 members only. SDK code that comes to
+// call a member added in 1.N tests FCGID_HOST_HAS(&host(), member) there.
 #ifndef FCGID_SDK_HOST_HPP
 #define FCGID_SDK_HOST_HPP
 
