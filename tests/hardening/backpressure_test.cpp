@@ -28,13 +28,14 @@ std::string get_request(std::uint16_t id, std::string_view query) {
 
 TEST(Backpressure, ClientResetsAfter1MibOfA50MBResponse) {
     auto t = target::start(fcgid_test::echo_plugin());
+    const std::size_t fds_idle = fcgid_test::open_fds(t->daemon().pid());
     rss_sampler rss(t->daemon().pid());
     raw_socket s = raw_socket::connect(t->daemon().host(), t->daemon().port());
     s.send_some(get_request(1, "bytes=" + std::to_string(fifty_mb)));
     const read_result first = s.read_some(mib, 5000ms);
     EXPECT_EQ(first.data.size(), mib);
     s.reset();
-    std::this_thread::sleep_for(500ms);
+    EXPECT_TRUE(t->daemon().wait_open_fds_at_most(fds_idle, 5000ms)) << "the reset connection is still open";
     rss.stop();
     std::cout << "[ reset    ] peak RSS " << rss.peak() / 1024 << " KiB, baseline "
               << t->baseline() / 1024 << " KiB\n";
@@ -42,17 +43,19 @@ TEST(Backpressure, ClientResetsAfter1MibOfA50MBResponse) {
     EXPECT_TRUE(t->survived());
 }
 
-TEST(Backpressure, SixteenConnectionsReset200msInto50MBResponses) {
+TEST(Backpressure, SixteenConnectionsResetWhileReceiving50MBResponses) {
     auto t = target::start(fcgid_test::echo_plugin());
+    const std::size_t fds_idle = fcgid_test::open_fds(t->daemon().pid());
     rss_sampler rss(t->daemon().pid());
     std::vector<raw_socket> readers;
     for (int i = 0; i < 16; ++i) {
         readers.push_back(raw_socket::connect(t->daemon().host(), t->daemon().port()));
         readers.back().send_some(get_request(1, "bytes=" + std::to_string(fifty_mb)));
     }
-    std::this_thread::sleep_for(200ms);
+    // Every response is under way: its first bytes arrived.
+    for (auto& s : readers) ASSERT_FALSE(s.read_some(1, 5000ms).data.empty());
     for (auto& s : readers) s.reset();
-    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(t->daemon().wait_open_fds_at_most(fds_idle, 5000ms)) << "reset connections are still open";
     rss.stop();
     EXPECT_LT(rss.peak(), t->baseline() + rss_growth_bound);
     EXPECT_TRUE(t->survived());
@@ -63,6 +66,9 @@ TEST(Backpressure, FiftyMBResponseNotReadFor2SecondsKeepsRssBoundedThenArrivesWh
     fcgi_connection conn = t->daemon().connect();
     rss_sampler rss(t->daemon().pid());
     conn.send_request(1, "bytes=" + std::to_string(fifty_mb));
+    ASSERT_TRUE(conn.readable_within(5000ms)) << "the response never began";
+    // Deliberate: nothing reads for 2 s, while RSS is sampled; the daemon
+    // must wait for the reader rather than buffer the rest.
     std::this_thread::sleep_for(2000ms);
     const std::uint64_t stalled_peak = rss.peak();
     EXPECT_LT(stalled_peak, t->baseline() + rss_growth_bound)
@@ -107,13 +113,16 @@ TEST(Backpressure, TwoHundredKeptConnectionsIdleAfterOne1MibResponseEach) {
     // delivered its response and sits idle should not keep ~1 MiB (or twice
     // that, double-buffered) of it, or 1024 idle connections hold gigabytes.
     auto t = target::start(fcgid_test::echo_plugin());
+    const std::size_t fds_idle = fcgid_test::open_fds(t->daemon().pid());
     std::vector<fcgi_connection> conns;
     for (int i = 0; i < 200; ++i) {
         fcgi_connection& c = conns.emplace_back(t->daemon().connect());
         c.send_request(1, "bytes=1048576");
         EXPECT_EQ(read_pattern_response(c, 1, 0ms), mib);
     }
-    std::this_thread::sleep_for(300ms);
+    // The answer to a later record goes out only after the response's last
+    // write completed, which is when the daemon gives its buffer back.
+    for (fcgi_connection& c : conns) c.sync();
     const std::uint64_t idle_rss = resident_bytes(t->daemon().pid());
     std::cout << "[ idle     ] 200 idle kept connections after 1 MiB each: RSS " << idle_rss / 1024
               << " KiB, baseline " << t->baseline() / 1024 << " KiB\n";
@@ -121,7 +130,7 @@ TEST(Backpressure, TwoHundredKeptConnectionsIdleAfterOne1MibResponseEach) {
         << "idle connections keep " << (idle_rss - t->baseline()) / 200 / 1024
         << " KiB each after their response was delivered";
     conns.clear();
-    std::this_thread::sleep_for(300ms);  // the daemon closes them all
+    EXPECT_TRUE(t->daemon().wait_open_fds_at_most(fds_idle, 5000ms)) << "closed connections are still open";
     EXPECT_TRUE(t->survived());
 }
 

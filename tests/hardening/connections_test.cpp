@@ -104,7 +104,8 @@ TEST(Connections, FdLimit40With60ConnectionsBacksOffLoggingOnceThenRecovers) {
     std::vector<fcgi_connection> conns;
     for (int i = 0; i < 60; ++i) conns.push_back(t->daemon().connect());
     ASSERT_TRUE(t->daemon().wait_for_log("backing off", 3000ms)) << t->daemon().log();
-    std::this_thread::sleep_for(1000ms);  // ten backoff periods
+    // Deliberate: ten backoff periods pass, and the warning must not repeat.
+    std::this_thread::sleep_for(1000ms);
     EXPECT_EQ(fcgid_test::count_of(t->daemon().log(), "backing off"), 1u) << t->daemon().log();
     EXPECT_EQ(echo_post(conns[0], 1, "first").body, "first") << "accepted connections stopped working";
     conns.clear();

@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <utility>
 
@@ -86,7 +89,7 @@ rss_sampler::rss_sampler(pid_t pid, milliseconds period)
               while (rss > peak && !peak_.compare_exchange_weak(peak, rss)) {
               }
               ++samples_;
-              std::this_thread::sleep_for(period);
+              std::this_thread::sleep_for(period);  // the sampling period, not a wait for an event
           }
       }) {}
 
@@ -258,8 +261,70 @@ read_result raw_socket::read_some(std::size_t count, milliseconds timeout) {
     return r;
 }
 
+bool raw_socket::sync(milliseconds timeout) {
+    send_some(fcgid_test::encode_record(fcgi::get_values, 0,
+                                        fcgid_test::encode_name_values({{"FCGI_MPXS_CONNS", ""}})));
+    const auto deadline = clock_type::now() + timeout;
+    const auto left = [&] { return std::chrono::duration_cast<milliseconds>(deadline - clock_type::now()); };
+    const read_result header = read_some(8, left());
+    if (header.data.size() < 8) return false;
+    const auto byte = [&](int i) { return static_cast<unsigned char>(header.data[i]); };
+    const std::size_t rest = (std::size_t{byte(4)} << 8 | byte(5)) + byte(6);
+    if (rest > 0 && read_some(rest, left()).data.size() < rest) return false;
+    return byte(1) == fcgi::get_values_result;
+}
+
 read_result raw_socket::read_until_closed(milliseconds timeout) {
     return read_some(static_cast<std::size_t>(-1), timeout);
+}
+
+namespace {
+
+struct thread_look {
+    char state = '?';
+    long long voluntary_switches = -1;
+};
+
+// The state and voluntary context switches of each thread of `pid` named `name`.
+std::map<std::string, thread_look> look_at_threads(pid_t pid, std::string_view name) {
+    std::map<std::string, thread_look> out;
+    const std::string task = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(task, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string dir = it->path().string();
+        std::string comm = fcgid_test::read_file(dir + "/comm");
+        if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+        if (comm != name) continue;
+        thread_look look;
+        const std::string stat = fcgid_test::read_file(dir + "/stat");
+        const auto paren = stat.rfind(')');
+        if (paren != std::string::npos && paren + 2 < stat.size()) look.state = stat[paren + 2];
+        const std::string status = fcgid_test::read_file(dir + "/status");
+        static constexpr std::string_view key = "voluntary_ctxt_switches:";
+        if (const auto at = status.find(key); at != std::string::npos)
+            look.voluntary_switches = std::atoll(status.c_str() + at + key.size());
+        out[it->path().filename().string()] = look;
+    }
+    return out;
+}
+
+}  // namespace
+
+bool wait_thread_blocked(pid_t pid, std::string_view name, milliseconds timeout) {
+    std::map<std::string, thread_look> before;
+    return fcgid_test::poll_until(
+        [&] {
+            auto now = look_at_threads(pid, name);
+            bool blocked = false;
+            for (const auto& [tid, look] : now) {
+                const auto was = before.find(tid);
+                blocked = blocked || (look.state == 'S' && was != before.end() && was->second.state == 'S' &&
+                                      look.voluntary_switches == was->second.voluntary_switches);
+            }
+            before = std::move(now);
+            return blocked;
+        },
+        timeout, 20ms);
 }
 
 fcgid_test::cgi_response post_from(const std::string& source, const std::string& host,
@@ -345,6 +410,7 @@ std::uint64_t read_pattern_response(fcgi_connection& conn, std::uint16_t id, mil
             data = std::string_view(head).substr(end + 4);
         }
         for (char c : data) mismatches += c != static_cast<char>('a' + body++ % 26);
+        // Part of what is tested: a slow reader.
         if (pause.count() > 0 && n % 16 == 0) std::this_thread::sleep_for(pause);
     }
     EXPECT_EQ(mismatches, 0u);

@@ -161,6 +161,11 @@ public:
     read_result read_until_closed(milliseconds timeout);
     // Reads until `count` bytes arrived, the daemon closed or `timeout` passed.
     read_result read_some(std::size_t count, milliseconds timeout);
+    // Sends an FCGI_GET_VALUES and reads up to and including its result:
+    // the daemon handles records in order, so then everything sent before
+    // was read and acted on (see fcgi_connection::sync). False if the daemon
+    // closed, sent another record first, or `timeout` passed.
+    bool sync(milliseconds timeout = 10'000ms);
     // Closes with SO_LINGER {on, 0}: the kernel sends RST, not FIN.
     void reset();
     void close();
@@ -169,6 +174,13 @@ private:
     explicit raw_socket(int fd) : fd_(fd) {}
     int fd_ = -1;
 };
+
+// True once a thread of process `pid` whose name (/proc comm) is `name` has
+// been asleep in the kernel for a whole poll interval: seen sleeping twice in
+// a row with no voluntary context switch in between, so it did not run
+// meanwhile. For "the plugin's writer is blocked now", which has no signal of
+// its own; false if that is not seen within `timeout`.
+bool wait_thread_blocked(pid_t pid, std::string_view name, milliseconds timeout = 10'000ms);
 
 // One POST of `body` to echo (or any plugin) over a new TCP connection made
 // from `source`, read until END_REQUEST; throws if it does not come.

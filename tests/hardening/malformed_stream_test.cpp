@@ -107,7 +107,7 @@ TEST_F(MalformedStream, HeaderClaiming65535ContentBytesThenResetInTwentyConnecti
 }
 
 TEST_F(MalformedStream, OneMibOfStdinBeforeBeginRequestThenAValidRequestOnTheSameConnection) {
-    // Records for a request id that was never begun are ignored (CONTRACT.md).
+    // Records for a request id that was never begun are ignored.
     fcgi_connection conn = t_->daemon().connect();
     conn.send_raw(encode_stream(fcgi::stdin_, 1, std::string(1024 * 1024, 's')) +
                   encode_record(fcgi::stdin_, 1, {}));
@@ -137,14 +137,14 @@ TEST_F(MalformedStream, DuplicateBeginRequestForAnActiveId) {
 TEST_F(MalformedStream, DuplicateBeginRequestWhileTheFirstIsADelayedEchoInFlight) {
     raw_socket s = open();
     s.send_some(get_request(1, "delay_ms=300"));
-    std::this_thread::sleep_for(50ms);  // dispatched to echo, which holds it
+    ASSERT_TRUE(s.sync()) << "dispatched to echo, which holds it";
     s.send_some(encode_begin_request(1, fcgi::responder, fcgi::keep_conn));
     const read_result r = s.read_until_closed(3000ms);
     EXPECT_TRUE(r.closed);
     for (const auto& rec : split_records(r.data)) {
         ADD_FAILURE() << "record of type " << int(rec.type) << " for request " << rec.request_id;
     }
-    std::this_thread::sleep_for(500ms);  // echo's timer fires on the aborted request
+    fcgid_test::outlast_echo_delays(t_->daemon(), 300ms);  // echo's timer passed the aborted request
     EXPECT_TRUE(t_->survived());
 }
 

@@ -23,7 +23,7 @@ TEST(PluginMisbehaviour, AbortRequestForADelayedEchoBeforeItFinishes) {
     auto t = target::start(fcgid_test::echo_plugin());
     fcgi_connection conn = t->daemon().connect();
     conn.send_request(1, "delay_ms=500");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();  // held by echo now
     const auto aborted_at = clock_type::now();
     conn.send_abort(1);
     const auto r = conn.read_response(1, 1000ms);
@@ -47,9 +47,10 @@ TEST(PluginMisbehaviour, ResetWithHundredDelayedEchoRequestsInFlight) {
                  fcgid_test::encode_record(fcgi::stdin_, id, {});
     }
     s.send_some(burst);
-    std::this_thread::sleep_for(150ms);  // some finished, most still held by echo's timer
+    // Some finished (the first answer is here), most still held by echo's timer.
+    ASSERT_FALSE(s.read_some(1, 5000ms).data.empty()) << "no answer came";
     s.reset();
-    std::this_thread::sleep_for(500ms);  // every delay has ended
+    fcgid_test::outlast_echo_delays(t->daemon(), 400ms);  // every delay has ended
     EXPECT_TRUE(t->survived());
 }
 
@@ -100,7 +101,8 @@ TEST(PluginMisbehaviour, PluginThreadFinishesAfterAbortRequest) {
     auto t = target::start(fcgid_test::test_plugin("finishes_after_abort"));
     fcgi_connection conn = t->daemon().connect();
     conn.send_request(1, "delay_ms=400");
-    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(t->daemon().wait_for_log("finishes_after_abort: holding /app?delay_ms=400", 5000ms))
+        << t->daemon().log();
     conn.send_abort(1);
     EXPECT_EQ(int(conn.read_response(1, 1000ms).protocol_status), int(fcgi::request_complete));
     EXPECT_TRUE(t->daemon().wait_for_log("abort callback ran and did nothing", 1000ms));
@@ -121,10 +123,11 @@ TEST(PluginMisbehaviour, PluginThreadFinishesAfterTheConnectionWasReset) {
                         fcgid_test::encode_name_values(fcgid_test::cgi_params("GET", "delay_ms=300"))) +
                     fcgid_test::encode_record(fcgi::params, 1, {}) +
                     fcgid_test::encode_record(fcgi::stdin_, 1, {}));
-        std::this_thread::sleep_for(20ms);
+        ASSERT_TRUE(t->daemon().wait_for_log_count("finishes_after_abort: holding", i + 1, 5000ms))
+            << t->daemon().log();
         s.reset();
     }
-    std::this_thread::sleep_for(600ms);
+    EXPECT_TRUE(t->daemon().wait_for_log_count("from the thread", 10, 5000ms)) << t->daemon().log();
     EXPECT_EQ(fcgid_test::count_of(t->daemon().log(), "from the thread"), 10u) << t->daemon().log();
     EXPECT_EQ(t->daemon().log().find(thread_call_failed), std::string::npos) << t->daemon().log();
     EXPECT_TRUE(t->survived());

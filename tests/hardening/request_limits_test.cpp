@@ -80,7 +80,8 @@ TEST(RequestLimits, MaxRequests2ThirdRequestOnAThirdConnectionGetsOverloaded) {
     fcgi_connection c = t->daemon().connect();
     a.send_request(1, "delay_ms=400");
     b.send_request(1, "delay_ms=400");
-    std::this_thread::sleep_for(100ms);  // both in flight
+    a.sync();  // both in flight
+    b.sync();
     c.send_request(1, "", "x", fcgi::keep_conn, "POST");
     expect_overloaded(c.read_response(1, 2000ms));
     EXPECT_EQ(parse_cgi_response(a.read_response(1).stdout_data).status, 200);

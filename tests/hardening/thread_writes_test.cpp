@@ -38,17 +38,23 @@ long long bytes_before_abort(const std::string& log) {
     return at == std::string::npos ? -1 : std::stoll(log.substr(at + stopped.size()));
 }
 
-// Long enough for the thread to fill the output buffer and block on it. The
-// outcome checked does not depend on it: a slower thread is only checked
-// before it blocks.
-void let_the_writer_block() { std::this_thread::sleep_for(300ms); }
+// Waits until the plugin's writing thread (named after the plugin) is blocked
+// in a write: it filled the connection's output and waits for room.
+::testing::AssertionResult writer_blocked(target& t) {
+    if (wait_thread_blocked(t.daemon().pid(), "thread_streamer")) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "the writing thread was never held back; log:\n"
+                                         << t.daemon().log();
+}
 
-TEST(ThreadWrites, HalfGibFromAThreadNotReadFor3SecondsKeepsRssBoundedThenArrivesWhole) {
+TEST(ThreadWrites, HalfGibFromAThreadNotReadWhileItsWriterIsBlockedKeepsRssBoundedThenArrivesWhole) {
     auto t = target::start(streamer());
     fcgi_connection conn = t->daemon().connect();
     rss_sampler rss(t->daemon().pid());
     conn.send_request(1, "mib=512");
-    std::this_thread::sleep_for(3000ms);
+    ASSERT_TRUE(writer_blocked(*t));
+    // Deliberate: the writer stays blocked and nothing more is buffered while
+    // nobody reads; RSS is sampled through this second.
+    std::this_thread::sleep_for(1000ms);
     const std::uint64_t stalled_peak = rss.peak();
     std::cout << "[ stalled  ] peak RSS while not reading " << stalled_peak / 1024 << " KiB, baseline "
               << t->baseline() / 1024 << " KiB\n";
@@ -66,7 +72,7 @@ TEST(ThreadWrites, ClientClosesAfter1MibOfHalfGibAndTheBlockedWriterStopsWithEab
     raw_socket s = raw_socket::connect(t->daemon().host(), t->daemon().port());
     s.send_some(get_request(1, "mib=512"));
     EXPECT_EQ(s.read_some(mib, 5000ms).data.size(), mib);
-    let_the_writer_block();
+    ASSERT_TRUE(writer_blocked(*t));
     s.close();
     ASSERT_TRUE(t->daemon().wait_for_log(stopped, 5000ms))
         << "the writing thread was not woken; log:\n" << t->daemon().log();
@@ -80,7 +86,7 @@ TEST(ThreadWrites, AbortRequestRecordWakesTheBlockedWriterAndTheConnectionServes
     auto t = target::start(streamer());
     fcgi_connection conn = t->daemon().connect();
     conn.send_request(1, "mib=512");
-    let_the_writer_block();
+    ASSERT_TRUE(writer_blocked(*t));
     conn.send_abort(1);
     // What was buffered before the abort comes first, then END_REQUEST.
     EXPECT_EQ(int(conn.read_response(1).protocol_status), int(fcgi::request_complete));
@@ -111,7 +117,7 @@ TEST(ThreadWrites, SigtermWhileTheWriterIsBlockedDrainsTheWhole64MibThenExits0) 
     auto t = target::start(streamer());
     fcgi_connection conn = t->daemon().connect();
     conn.send_request(1, "mib=64");
-    let_the_writer_block();
+    ASSERT_TRUE(writer_blocked(*t));
     t->daemon().send_signal(SIGTERM);
     EXPECT_EQ(read_pattern_response(conn, 1, 0ms), 64 * mib);
     const auto code = t->daemon().wait_exit(5000ms);
@@ -123,7 +129,7 @@ TEST(ThreadWrites, SigtermWithShutdownTimeout1AndAReaderThatNeverReadsWakesTheWr
     auto t = target::start(streamer(), {"--shutdown-timeout", "1"});
     raw_socket s = raw_socket::connect(t->daemon().host(), t->daemon().port());
     s.send_some(get_request(1, "mib=512"));
-    let_the_writer_block();
+    ASSERT_TRUE(writer_blocked(*t));
     t->daemon().send_signal(SIGTERM);
     // The plugin's shutdown() joins the thread: it returns only if the
     // thread was woken.

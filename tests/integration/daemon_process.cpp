@@ -199,7 +199,7 @@ void daemon_process::wait_listening(milliseconds timeout) {
             fail("no \"listening on\" line within " + std::to_string(timeout.count()) +
                  " ms; log so far:\n" + text);
         }
-        std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(5ms);  // the poll interval, not a wait for the event
     }
 }
 
@@ -216,12 +216,7 @@ void daemon_process::send_signal(int signo) {
 }
 
 std::optional<int> daemon_process::wait_exit(milliseconds timeout) {
-    auto deadline = clock_type::now() + timeout;
-    while (!exit_code_) {
-        if (!running()) break;
-        if (clock_type::now() > deadline) return std::nullopt;
-        std::this_thread::sleep_for(5ms);
-    }
+    if (!poll_until([this] { return !running(); }, timeout)) return std::nullopt;
     return exit_code_;
 }
 
@@ -240,11 +235,46 @@ std::string daemon_process::log() const { return read_file(dir_.file("stderr.log
 std::string daemon_process::out() const { return read_file(dir_.file("stdout.log")); }
 
 bool daemon_process::wait_for_log(std::string_view text, milliseconds timeout) const {
-    auto deadline = clock_type::now() + timeout;
+    return poll_until([&] { return log().find(text) != std::string::npos; }, timeout);
+}
+
+bool daemon_process::wait_for_log_count(std::string_view text, std::size_t count,
+                                        milliseconds timeout) const {
+    return poll_until([&] { return count_of(log(), text) >= count; }, timeout);
+}
+
+bool daemon_process::wait_open_fds_at_most(std::size_t count, milliseconds timeout) const {
+    return poll_until([&] { return open_fds(pid_) <= count; }, timeout);
+}
+
+// ---- Waiting for events --------------------------------------------------------------
+
+bool poll_until(const std::function<bool()>& done, milliseconds timeout, milliseconds interval) {
+    const auto deadline = clock_type::now() + timeout;
     for (;;) {
-        if (log().find(text) != std::string::npos) return true;
+        if (done()) return true;
         if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(interval);  // the poll interval, not a wait for the event
+    }
+}
+
+std::size_t open_fds(pid_t pid) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+    if (ec) return 0;
+    std::size_t n = 0;
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (ec) return n;
+        ++n;
+    }
+    return n;
+}
+
+void outlast_echo_delays(const daemon_process& d, milliseconds delay) {
+    fcgi_connection conn = d.connect();
+    response r = conn.round_trip(1, "delay_ms=" + std::to_string(delay.count()));
+    if (parse_cgi_response(r.stdout_data).status != 200) {
+        fail("echo did not answer the delay_ms=" + std::to_string(delay.count()) + " request with 200");
     }
 }
 

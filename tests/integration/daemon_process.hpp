@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,12 @@ public:
     std::string out() const;  // the daemon's stdout so far
     // Polls the log until it contains `text`; false on timeout.
     bool wait_for_log(std::string_view text, milliseconds timeout = default_timeout) const;
+    // Polls the log until `text` occurs at least `count` times; false on timeout.
+    bool wait_for_log_count(std::string_view text, std::size_t count,
+                            milliseconds timeout = default_timeout) const;
+    // Polls until the daemon holds at most `count` open descriptors (see
+    // open_fds); false on timeout. The event "it closed those connections".
+    bool wait_open_fds_at_most(std::size_t count, milliseconds timeout = default_timeout) const;
     const temp_dir& dir() const { return dir_; }
 
 private:
@@ -104,6 +111,25 @@ private:
     std::string unix_path_;
     std::uint16_t inherited_port_ = 0;
 };
+
+// The one polling loop of the test support: calls `done` every `interval`
+// until it returns true (then true) or `timeout` passes (then false). For
+// events with no signal of their own to wait on (a log line appearing, a
+// process changing state); never a stand-in for "it has happened by now".
+bool poll_until(const std::function<bool()>& done, milliseconds timeout,
+                milliseconds interval = 5ms);
+
+// Descriptors process `pid` holds open now (entries of /proc/PID/fd); 0 if
+// they cannot be listed. A daemon's count goes down when it closes a
+// connection, which is otherwise invisible to a client that already left.
+std::size_t open_fds(pid_t pid);
+
+// echo's delay_ms timer completes its deadlines in order: a request for
+// `delay` sent now is answered only after every deadline set earlier that
+// ends no later than `delay` from now. One round trip on a new connection,
+// then, proves that all such earlier delays have ended (and whatever their
+// expiry triggers was handed to the loop). Throws if the answer is not 200.
+void outlast_echo_delays(const daemon_process& d, milliseconds delay);
 
 // Runs `fcgid args...` to completion (SIGKILL after `timeout`).
 struct run_result {

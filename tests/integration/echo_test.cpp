@@ -1,4 +1,4 @@
-// Every feature of the echo plugin (CONTRACT.md, "Plugins"), through the real daemon.
+// Every feature of the echo plugin (README.md, "Shipped plugins"), through the real daemon.
 #include <gtest/gtest.h>
 
 #include <chrono>

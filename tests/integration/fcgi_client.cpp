@@ -382,6 +382,7 @@ void fcgi_connection::send_raw(std::string_view bytes) {
 void fcgi_connection::send_byte_by_byte(std::string_view bytes, std::chrono::microseconds pause) {
     for (char c : bytes) {
         send_raw(std::string_view(&c, 1));
+        // Part of what is tested: each byte must arrive in a read of its own.
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
     }
 }
@@ -585,6 +586,18 @@ bool fcgi_connection::wait_closed(milliseconds timeout) {
                   : std::string("close mid-record")));
     }
     fail_errno("recv");
+}
+
+void fcgi_connection::sync(milliseconds timeout) {
+    send_get_values({"FCGI_MPXS_CONNS"});
+    const record rec = read_management_record(timeout);
+    if (rec.type != fcgi::get_values_result) {
+        fail("sync: expected GET_VALUES_RESULT, got a " + type_name(rec.type) + " record");
+    }
+}
+
+bool fcgi_connection::readable_within(milliseconds timeout) {
+    return wait_readable(fd_, clock_type::now() + timeout);
 }
 
 bool fcgi_connection::is_open() {

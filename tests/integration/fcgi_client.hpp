@@ -184,6 +184,17 @@ public:
                         std::string_view body = {}, std::uint8_t flags = fcgi::keep_conn,
                         std::string_view method = "GET");
 
+    // Sends an FCGI_GET_VALUES and waits for its result. The daemon handles a
+    // connection's records in the order they were sent, so once the result is
+    // here, everything sent before it was read and acted on: a request whose
+    // STDIN ended is in flight (handed to the plugin, or answered). The wait
+    // for "the daemon has it now", with no sleep. Records of requests that
+    // arrive meanwhile are kept for their read_response.
+    void sync(milliseconds timeout = default_timeout);
+    // True once bytes (or an EOF) can be read within `timeout`, without
+    // reading them: e.g. the daemon has begun to answer.
+    bool readable_within(milliseconds timeout = default_timeout);
+
     // True when the daemon closes the connection (EOF or reset) within `timeout`
     // with no further bytes; false on timeout. Throws if a record arrives instead.
     bool wait_closed(milliseconds timeout = default_timeout);

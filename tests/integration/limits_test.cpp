@@ -1,4 +1,5 @@
-// Limits, drains and signals (CONTRACT.md, "CLI" and "Drain").
+// Limits, drains and signals (fcgid(1), "Limits and draining" and "SIGNALS";
+// packaging/man/fcgid.1).
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -24,12 +25,7 @@ cgi_response ok_echo(fcgi_connection& conn, std::uint16_t id, std::string_view b
 // True once a connect to the daemon's port is refused (the listener is
 // closed), polling for at most `timeout`.
 bool listener_closed_within(const daemon_process& d, std::chrono::milliseconds timeout) {
-    auto deadline = clock_type::now() + timeout;
-    while (clock_type::now() < deadline) {
-        if (d.try_connect() == ECONNREFUSED) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
+    return poll_until([&] { return d.try_connect() == ECONNREFUSED; }, timeout, 20ms);
 }
 
 TEST(Limits, RequestLimit3ServesThreeThenClosesKeptConnectionAndExits0) {
@@ -60,7 +56,7 @@ TEST(Limits, RequestLimit1DrainDeliversTheDelayedRequestInFlight) {
     }
     auto start = clock_type::now();
     slow.send_request(1, "delay_ms=1500&bytes=70000");
-    std::this_thread::sleep_for(50ms);
+    slow.sync();  // in flight: the limit is reached by the quick one
     EXPECT_EQ(ok_echo(quick, 1, "q").body, "q");
     // The limit is reached: the listener closes while the slow request goes on.
     EXPECT_TRUE(listener_closed_within(*d, 1000ms)) << "listener still accepting during the drain";
@@ -111,8 +107,10 @@ TEST(Limits, MemoryLimit64mDrainsAfterHoldMb96) {
     auto d = daemon_process::start(echo_plugin(), {"--memory-limit", "64m"});
     auto conn = d->connect();
     EXPECT_EQ(ok_echo(conn, 1).status, 200);
-    std::this_thread::sleep_for(200ms);
+    // The limit is checked when a request completes: after one, no drain.
+    conn.sync();
     ASSERT_TRUE(d->running()) << "drained below the memory limit:\n" << d->log();
+    ASSERT_EQ(d->log().find("draining"), std::string::npos) << d->log();
 
     response r = conn.round_trip(2, "hold_mb=96");
     EXPECT_EQ(parse_cgi_response(r.stdout_data).status, 200);
@@ -165,7 +163,7 @@ TEST_P(Signals, SignalWithDelayedRequestInFlightDeliversItAndExits0) {
     auto d = daemon_process::start(echo_plugin());
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=700&bytes=26");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     d->send_signal(signo);
     EXPECT_TRUE(listener_closed_within(*d, 500ms)) << "listener still accepting after " << name;
     response r = conn.read_response(1, 3000ms);
@@ -211,7 +209,7 @@ TEST(Limits, RequestOnBusyConnectionDuringSigtermDrainIsServed) {
     auto d = daemon_process::start(echo_plugin());
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=800&bytes=4");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     d->send_signal(SIGTERM);
     ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
     response second = conn.round_trip(2, "", "during drain", fcgi::keep_conn, "POST");
@@ -229,7 +227,7 @@ TEST(Limits, SecondSigtermDuringDrainExitsAtOnceWithCode1) {
     auto d = daemon_process::start(echo_plugin());
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=5000");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     d->send_signal(SIGTERM);
     ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
     auto start = clock_type::now();
@@ -244,7 +242,7 @@ TEST(Limits, ShutdownTimeout1WithDelay10000RequestExitsWithinTwoSeconds) {
     auto d = daemon_process::start(echo_plugin(), {"--shutdown-timeout", "1"});
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=10000");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     auto start = clock_type::now();
     d->send_signal(SIGTERM);
     auto code = d->wait_exit(4000ms);
@@ -286,7 +284,7 @@ TEST(Limits, SigtermWhileRequestBodyIsStillArrivingServesTheRequest) {
     conn.send_begin(1);
     conn.send_params(1, cgi_params("POST", "", 10));
     conn.send_record(fcgi::stdin_, 1, "first");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();  // the request is begun, its body half read
     d->send_signal(SIGTERM);
     ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
     conn.send_record(fcgi::stdin_, 1, "-last");
@@ -302,7 +300,7 @@ TEST(Limits, SigintAfterSigtermForcesExitWithCode1) {
     auto d = daemon_process::start(echo_plugin());
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=5000");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     d->send_signal(SIGTERM);
     ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM", 1000ms)) << d->log();
     d->send_signal(SIGINT);
@@ -315,7 +313,7 @@ TEST(Limits, AbortedDelayedRequestDoesNotHoldUpSigtermExit) {
     auto d = daemon_process::start(echo_plugin());
     auto conn = d->connect();
     conn.send_request(1, "delay_ms=5000");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();
     conn.send_abort(1);
     conn.read_response(1, 1500ms);
     auto start = clock_type::now();
@@ -328,12 +326,14 @@ TEST(Limits, AbortedDelayedRequestDoesNotHoldUpSigtermExit) {
 
 TEST(Limits, DelayedRequestOfAClosedConnectionDoesNotHoldUpSigtermExit) {
     auto d = daemon_process::start(echo_plugin());
+    const std::size_t fds_idle = open_fds(d->pid());
     {
         auto conn = d->connect();
         conn.send_request(1, "delay_ms=5000");
-        std::this_thread::sleep_for(100ms);
+        conn.sync();
     }
-    std::this_thread::sleep_for(100ms);
+    // The daemon has seen the close once it has let go of the connection.
+    ASSERT_TRUE(d->wait_open_fds_at_most(fds_idle, 3000ms)) << d->log();
     auto start = clock_type::now();
     d->send_signal(SIGTERM);
     auto code = d->wait_exit(3000ms);
@@ -348,6 +348,7 @@ TEST(Limits, HugeTimeLimitDoesNotOverflowIntoAnImmediateDrain) {
     auto d = daemon_process::start(hello_plugin(), {"--time-limit", "99999999999999"});
     auto conn = d->connect();
     EXPECT_EQ(parse_cgi_response(conn.round_trip(1, "").stdout_data).status, 200);
+    // Deliberate: a time limit that overflowed would fire during this pause.
     std::this_thread::sleep_for(300ms);
     EXPECT_TRUE(d->running()) << d->log();
     EXPECT_EQ(d->log().find("draining"), std::string::npos) << d->log();

@@ -1,4 +1,4 @@
-// FastCGI wire behaviour of the real daemon (CONTRACT.md, "Wire behaviour").
+// FastCGI wire behaviour of the real daemon (README.md, "FastCGI").
 // Each test is named after what it sends.
 #include <gtest/gtest.h>
 
@@ -159,7 +159,7 @@ TEST_F(Protocol, RequestWithoutKeepConnIsAnsweredThenConnectionClosed) {
 TEST_F(Protocol, AbortRequestForDelayedRequestEndsItAtOnce) {
     auto conn = daemon_->connect();
     conn.send_request(1, "delay_ms=2000");
-    std::this_thread::sleep_for(100ms);
+    conn.sync();  // held by echo now
     auto start = clock_type::now();
     conn.send_abort(1);
     response r = conn.read_response(1, 1500ms);
@@ -172,13 +172,14 @@ TEST_F(Protocol, AbortRequestForDelayedRequestEndsItAtOnce) {
 TEST_F(Protocol, AbortedDelayedRequestSendsNothingWhenItsDelayEnds) {
     auto conn = daemon_->connect();
     conn.send_request(1, "delay_ms=500&bytes=100");
-    std::this_thread::sleep_for(50ms);
+    conn.sync();  // held by echo now
     conn.send_abort(1);
     response aborted = conn.read_response(1, 1500ms);
     EXPECT_EQ(aborted.protocol_status, fcgi::request_complete);
-    // Let the plugin's timer fire; then reuse id 1. Any stray record of the
-    // aborted request would show up in this response.
-    std::this_thread::sleep_for(700ms);
+    // Once the plugin's timer has passed the aborted request's deadline,
+    // reuse id 1: any stray record of the aborted request would show up in
+    // this response.
+    outlast_echo_delays(*daemon_, 500ms);
     response fresh = conn.round_trip(1, "", "fresh", fcgi::keep_conn, "POST");
     EXPECT_EQ(parse_cgi_response(fresh.stdout_data).body, "fresh");
     EXPECT_TRUE(fresh.violations.empty()) << ::testing::PrintToString(fresh.violations);
@@ -338,10 +339,10 @@ TEST_F(Protocol, ClientClosingWhileDelayedRequestInFlightDoesNotDisturbOthers) {
     {
         auto quitter = daemon_->connect();
         quitter.send_request(1, "delay_ms=300");
-        std::this_thread::sleep_for(50ms);
+        quitter.sync();  // held by echo now
     }
-    // The plugin finishes the orphaned response after the connection is gone.
-    std::this_thread::sleep_for(400ms);
+    // The orphaned request's delay ends after the connection is gone.
+    outlast_echo_delays(*daemon_, 300ms);
     auto conn = daemon_->connect();
     expect_usable(conn);
     EXPECT_TRUE(daemon_->running());
@@ -426,7 +427,8 @@ TEST_F(Protocol, DelayedRequestWithoutKeepConnIsAnsweredThenConnectionClosed) {
 TEST_F(Protocol, SlowReaderOf20MiBDoesNotBlockOtherConnections) {
     auto slow = daemon_->connect();
     slow.send_request(1, "bytes=20971520");  // 20 MiB, far more than the socket buffers
-    std::this_thread::sleep_for(200ms);      // the daemon is now stuck writing to `slow`
+    // Once the answer has begun, the daemon is stuck writing to `slow`.
+    ASSERT_TRUE(slow.readable_within(5000ms)) << "no answer began";
     auto other = daemon_->connect();
     auto start = clock_type::now();
     expect_usable(other);
@@ -440,12 +442,14 @@ TEST_F(Protocol, SlowReaderOf20MiBDoesNotBlockOtherConnections) {
 }
 
 TEST_F(Protocol, ClientClosingWithLargeResponsePendingDoesNotDisturbOthers) {
+    const std::size_t fds_idle = open_fds(daemon_->pid());
     {
         auto quitter = daemon_->connect();
         quitter.send_request(1, "bytes=20971520");
-        std::this_thread::sleep_for(100ms);
+        ASSERT_TRUE(quitter.readable_within(5000ms)) << "no answer began";
     }
-    std::this_thread::sleep_for(100ms);
+    // The daemon has let go of the connection (it met the close while writing).
+    EXPECT_TRUE(daemon_->wait_open_fds_at_most(fds_idle, 5000ms)) << daemon_->log();
     auto conn = daemon_->connect();
     expect_usable(conn);
     EXPECT_TRUE(daemon_->running());
@@ -454,7 +458,7 @@ TEST_F(Protocol, ClientClosingWithLargeResponsePendingDoesNotDisturbOthers) {
 TEST_F(Protocol, DelayedRequestWithoutKeepConnPlusAMultiplexedOneBothAnsweredThenClosed) {
     auto conn = daemon_->connect();
     conn.send_request(1, "delay_ms=300&bytes=1", {}, 0);  // KEEP_CONN clear
-    std::this_thread::sleep_for(50ms);
+    conn.sync();  // request 1 is in flight before request 2 is sent
     conn.send_request(2, "bytes=2");
     response r2 = conn.read_response(2);
     response r1 = conn.read_response(1);

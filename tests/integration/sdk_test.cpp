@@ -178,7 +178,8 @@ TEST_F(Sdk, TheAbortCallbackRunsAndMayDropTheDeferredResponse) {
         c.send_begin(1);
         c.send_params(1, {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/hold?n=1"}, {"QUERY_STRING", "n=1"}});
         c.send_stdin(1, "");
-        std::this_thread::sleep_for(50ms);  // not needed for correctness: the abort may come first
+        // The abort must find the response held, so that its callback runs.
+        ASSERT_TRUE(d_->wait_for_log("sdk_probe: holding /hold?n=1")) << d_->log();
         c.send_abort(1);
         EXPECT_TRUE(d_->wait_for_log("sdk_probe: abort callback for /hold?n=1")) << d_->log();
         const response r = c.read_response(1);

@@ -6,7 +6,8 @@
 // between. plugin.h allows that (finish after an abort only releases the
 // handle); the host must not crash, send anything more, or log a failure.
 // The thread logs "finishes_after_abort: finished <REQUEST_URI> from the
-// thread" once its calls are made. Without a query string: 200 with the
+// thread" once its calls are made, and handle() logs "finishes_after_abort:
+// holding <REQUEST_URI>" before it returns. Without a query string: 200 with the
 // body echoed (plain_answer.h).
 #include <chrono>
 #include <condition_variable>
@@ -115,8 +116,11 @@ int after_abort_handle(void* /*state*/, fcgid_request* request, fcgid_response* 
         if (std::strncmp(query, "delay_ms=", 9) == 0) delay_ms = std::strtol(query + 9, nullptr, 10);
         const int rc = g_host->response_on_abort(response, on_abort_do_nothing, nullptr);
         if (rc != FCGID_OK) return rc;
-        g_finisher->add({response, clock_type::now() + std::chrono::milliseconds(delay_ms),
-                         plain_uri(g_host, request)});
+        std::string uri = plain_uri(g_host, request);
+        const std::string holding = "finishes_after_abort: holding " + uri;
+        g_finisher->add({response, clock_type::now() + std::chrono::milliseconds(delay_ms), std::move(uri)});
+        // Tells a test the response is held, its abort callback in place.
+        fcgid::log(g_host, FCGID_LOG_INFO, holding);
         return FCGID_DEFERRED;
     });
 }

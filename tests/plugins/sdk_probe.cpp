@@ -80,6 +80,7 @@ void setup(sdk::app& app) {
     });
     app.get("/thread", [](sdk::request& req, sdk::response& res) {
         std::thread([later = sdk::defer(req, res), ms = ms_of(req)]() mutable {
+            // The simulated work the route is about, not a wait for an event.
             std::this_thread::sleep_for(std::chrono::milliseconds(ms));
             later.res().send("from a thread after " + std::to_string(ms) + " ms\n");
         }).detach();
@@ -93,9 +94,12 @@ void setup(sdk::app& app) {
                          sdk::log(sdk::log_level::info, "sdk_probe: abort callback for " + key);
                          held.erase(key);  // drops the deferred inside its own abort callback
                      }));
+        // Tells a test the response is held now: an abort will find it.
+        sdk::log(sdk::log_level::info, "sdk_probe: holding " + key);
     });
     app.get("/pool", sdk::on_pool(pool, [](sdk::request& req, sdk::response& res) {
                 sdk::log(sdk::log_level::info, "sdk_probe: pool job started for " + std::string(req.target()));
+                // The simulated work that keeps the pool busy, not a wait for an event.
                 std::this_thread::sleep_for(std::chrono::milliseconds(ms_of(req)));
                 res.send("pool done\n");
             }));

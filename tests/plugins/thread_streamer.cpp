@@ -6,6 +6,10 @@
 // When a write returns FCGID_EABORTED it logs
 // "thread_streamer: stopped: aborted after <N> bytes" and releases the
 // response. Without a query string: 200 with the body echoed (plain_answer.h).
+// Its streaming threads are named "thread_streamer", so that a test can see
+// in /proc when one is blocked in a write.
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +79,7 @@ void start_job(fcgid_response* response, std::uint64_t total) {
     }
     job& j = g_jobs.emplace_back();
     j.thread = std::thread([&j, response, total] {
+        ::pthread_setname_np(::pthread_self(), "thread_streamer");
         stream(response, total);
         j.done.store(true);
     });

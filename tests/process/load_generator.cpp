@@ -62,7 +62,6 @@ void load_generator::run_client(client_kind kind, int index) {
     const std::string query =
         kind == client_kind::delayed ? "delay_ms=" + std::to_string(options_.delay_ms) : std::string();
     const std::uint8_t flags = keep ? fcgi::keep_conn : 0;
-    std::vector<load_sample> mine;
     std::optional<fcgi_connection> conn;
     std::uint64_t n = 0;
     bool retry = false;
@@ -92,14 +91,25 @@ void load_generator::run_client(client_kind kind, int index) {
         if (!keep) conn.reset();
         std::string why;
         if (const auto who = classify(r, body, why)) {
-            mine.push_back({sent, clock_type::now(), kind, *who});
+            // Kept at once, not at the end: wait_answered() counts them live.
+            const std::lock_guard lock(mutex_);
+            samples_.push_back({sent, clock_type::now(), kind, *who});
         } else {
             record_failure(std::string(kind_name(kind)) + " request " + std::to_string(n - 1) + ": " + why);
             conn.reset();
         }
     }
-    const std::lock_guard lock(mutex_);
-    samples_.insert(samples_.end(), mine.begin(), mine.end());
+}
+
+bool load_generator::wait_answered(std::size_t count, milliseconds timeout,
+                                   const std::function<bool(const load_sample&)>& which) {
+    return fcgid_test::poll_until(
+        [&] {
+            const std::lock_guard lock(mutex_);
+            if (!which) return samples_.size() >= count;
+            return static_cast<std::size_t>(std::count_if(samples_.begin(), samples_.end(), which)) >= count;
+        },
+        timeout);
 }
 
 std::size_t load_generator::count(answered_by who) const {

@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -64,6 +65,13 @@ public:
     void request_stop() { stop_ = true; }
     // Stops the clients (each finishes the request it is in) and joins them.
     void stop();
+
+    // While the clients run: waits until at least `count` requests for which
+    // `which` holds (all, when empty) were answered correctly; false if that
+    // does not happen within `timeout`. The way to let the load "run a
+    // while": until it has done something, however slow the machine.
+    bool wait_answered(std::size_t count, milliseconds timeout,
+                       const std::function<bool(const load_sample&)>& which = {});
 
     // After stop():
     const std::vector<load_sample>& samples() const { return samples_; }

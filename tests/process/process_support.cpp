@@ -145,23 +145,19 @@ std::string status_field(pid_t pid, std::string_view name) {
 }
 
 bool wait_gone(pid_t pid, milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
-    while (process_state(pid)) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
+    return fcgid_test::poll_until([pid] { return !process_state(pid); }, timeout);
 }
 
 std::vector<pid_t> wait_children(pid_t pid, std::size_t count, milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
-    for (;;) {
-        std::vector<pid_t> children = children_of(pid);
-        const bool live = std::none_of(children.begin(), children.end(),
-                                       [](pid_t c) { return process_state(c) == 'Z'; });
-        if ((children.size() == count && live) || clock_type::now() > deadline) return children;
-        std::this_thread::sleep_for(10ms);
-    }
+    std::vector<pid_t> children;
+    fcgid_test::poll_until(
+        [&] {
+            children = children_of(pid);
+            return children.size() == count && std::none_of(children.begin(), children.end(),
+                                                            [](pid_t c) { return process_state(c) == 'Z'; });
+        },
+        timeout, 10ms);
+    return children;
 }
 
 std::vector<pid_t> processes_with_argument(std::string_view text) {
@@ -176,20 +172,19 @@ std::vector<pid_t> processes_with_argument(std::string_view text) {
 
 void stop_process(pid_t pid) {
     ::kill(pid, SIGSTOP);
-    const auto deadline = clock_type::now() + 5000ms;
-    while (process_state(pid) != 'T') {
-        if (clock_type::now() > deadline) fail("process " + std::to_string(pid) + " did not stop");
-        std::this_thread::sleep_for(2ms);
-    }
+    if (!fcgid_test::poll_until([pid] { return process_state(pid) == 'T'; }, 5000ms, 2ms))
+        fail("process " + std::to_string(pid) + " did not stop");
 }
 
 void kill_children_and_freeze(pid_t pid) {
     if (!process_state(pid) || process_state(pid) == 'Z') return;
     ::kill(pid, SIGSTOP);
-    const auto deadline = clock_type::now() + 2000ms;
-    while (process_state(pid) && process_state(pid) != 'T' && process_state(pid) != 'Z' &&
-           clock_type::now() < deadline)
-        std::this_thread::sleep_for(1ms);
+    fcgid_test::poll_until(
+        [pid] {
+            const auto state = process_state(pid);
+            return !state || state == 'T' || state == 'Z';
+        },
+        2000ms, 1ms);
     for (const pid_t child : children_of(pid)) ::kill(child, SIGKILL);
 }
 
@@ -230,12 +225,7 @@ std::vector<pid_t> worker_pids_listening(std::string_view log) {
 
 bool wait_for_count(const daemon_process& d, std::string_view text, std::size_t count,
                     milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
-    while (fcgid_test::count_of(d.log(), text) < count) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
+    return d.wait_for_log_count(text, count, timeout);
 }
 
 std::string tail_of(std::string_view log, std::size_t lines) {
@@ -325,12 +315,7 @@ spawned_fcgid::~spawned_fcgid() {
 std::string spawned_fcgid::log() const { return read_file(dir_.file("stderr.log")); }
 
 bool spawned_fcgid::wait_for_log(std::string_view text, milliseconds timeout) const {
-    const auto deadline = clock_type::now() + timeout;
-    while (log().find(text) == std::string::npos) {
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
+    return fcgid_test::poll_until([&] { return log().find(text) != std::string::npos; }, timeout);
 }
 
 void spawned_fcgid::send_signal(int signo) {
@@ -348,11 +333,7 @@ bool spawned_fcgid::running() {
 }
 
 std::optional<int> spawned_fcgid::wait_exit(milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
-    while (running()) {
-        if (clock_type::now() > deadline) return std::nullopt;
-        std::this_thread::sleep_for(5ms);
-    }
+    if (!fcgid_test::poll_until([this] { return !running(); }, timeout)) return std::nullopt;
     return exit_code_;
 }
 

@@ -56,7 +56,7 @@ protected:
 
 void Reload::reload_under_load(replacement how) {
     load_generator load({.port = daemon_->port()});
-    std::this_thread::sleep_for(500ms);
+    ASSERT_TRUE(load.wait_answered(20, 10'000ms)) << "the load does not get going: " << load.failures() << " failed";
 
     const auto held_at = clock_type::now();
     fcgi_connection held = hold_two_requests(800ms);
@@ -69,7 +69,8 @@ void Reload::reload_under_load(replacement how) {
         ASSERT_EQ(std::filesystem::file_size(plugin_), std::filesystem::file_size(fcgid_test::hello_plugin()));
     }
     // The file changed, the code did not: the load keeps running on echo.
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(load.wait_answered(10, 10'000ms, [&](const load_sample& s) { return s.sent > replaced_at; }))
+        << "no request between the file replacement and SIGHUP";
 
     const auto sighup_at = clock_type::now();
     daemon_->send_signal(SIGHUP);
@@ -77,7 +78,8 @@ void Reload::reload_under_load(replacement how) {
     const auto reload_seen_at = clock_type::now();
     pollfd p{held.fd(), POLLIN, 0};
     const bool held_still_in_flight = ::poll(&p, 1, 0) == 0;
-    std::this_thread::sleep_for(1000ms);
+    // The load goes on until requests sent after the reload line were answered.
+    EXPECT_TRUE(load.wait_answered(20, 10'000ms, [&](const load_sample& s) { return s.sent > reload_seen_at; }));
     load.stop();
 
     // The two held requests: in flight across the reload, answered by echo.

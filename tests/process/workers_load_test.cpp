@@ -41,7 +41,8 @@ std::vector<pid_t> rolled_pids(const std::string& log) {
 TEST(WorkersUnderLoad, RequestLimitFiveRecyclesTwoWorkersWithoutAFailedRequest) {
     auto d = start_two_workers(fcgid_test::echo_plugin(), {"--request-limit", "5"});
     load_generator load({.port = d->port(), .retry_closed_keep_alive = true});
-    std::this_thread::sleep_for(2500ms);
+    // The load runs until four workers were recycled.
+    EXPECT_TRUE(wait_for_count(*d, "exited with status 0", 4, 20'000ms)) << tail_of(d->log());
     load.stop();
 
     const std::string log = d->log();
@@ -76,7 +77,8 @@ TEST(WorkersUnderLoad, SigtermWhileWorkersRecycleEveryRequestExitsZero) {
     auto d = start_two_workers(fcgid_test::echo_plugin(), {"--request-limit", "1"});
     {
         load_generator load({.port = d->port(), .delayed_clients = 0, .retry_closed_keep_alive = true});
-        std::this_thread::sleep_for(800ms);
+        // Recycling is under way: a few workers came and went.
+        EXPECT_TRUE(wait_for_count(*d, "exited with status 0", 4, 20'000ms)) << tail_of(d->log());
         load.request_stop();
         d->send_signal(SIGTERM);
     }  // the requests in flight at SIGTERM are not judged here
@@ -99,7 +101,7 @@ TEST(WorkersUnderLoad, SighupRollsBothWorkersOntoTheNewFileWithoutAFailedRequest
     ASSERT_EQ(old_workers.size(), 2u);
 
     load_generator load({.port = d->port(), .retry_closed_keep_alive = true});
-    std::this_thread::sleep_for(500ms);
+    ASSERT_TRUE(load.wait_answered(20, 10'000ms)) << "the load does not get going: " << load.failures() << " failed";
     replace_by_rename(fcgid_test::hello_plugin(), plugin);
     d->send_signal(SIGHUP);
     ASSERT_TRUE(d->wait_for_log("rolling restart done", 10'000ms)) << tail_of(d->log());
@@ -107,7 +109,8 @@ TEST(WorkersUnderLoad, SighupRollsBothWorkersOntoTheNewFileWithoutAFailedRequest
         EXPECT_TRUE(d->wait_for_log("worker " + std::to_string(old) + " exited with status 0", 5000ms))
             << tail_of(d->log());
     const auto old_gone_at = clock_type::now();
-    std::this_thread::sleep_for(1000ms);
+    EXPECT_TRUE(load.wait_answered(20, 10'000ms, [&](const load_sample& s) { return s.sent > old_gone_at; }))
+        << "no request answered after both old workers exited";
     load.stop();
 
     const std::string log = d->log();

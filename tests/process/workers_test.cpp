@@ -193,6 +193,7 @@ TEST(Workers, SighupWithAPluginWhoseInitFailsStopsTheRollAndTheOldWorkersKeepSer
     EXPECT_NE(d->log().find("database unreachable"), std::string::npos) << d->log();
     // The fresh worker that failed is reaped and not replaced: the old two remain.
     EXPECT_EQ(wait_children(d->pid(), 2), old_workers) << d->log();
+    // Deliberate: no worker may be started again during this pause.
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(children_of(d->pid()), old_workers) << "a worker was started again:\n" << d->log();
     const auto answers = ask_each_worker(*d, old_workers);
