@@ -114,14 +114,13 @@ fcgid_pids() {
 
 # "RSS_KIB FDS PROCESSES PIDS", summed over fcgid's processes (PIDS: a,b,c).
 measure() {
-    local p rss=0 fds=0 n=0 key value _ entries pids=""
+    local p rss=0 fds=0 n=0 status value entries pids=""
     for p in $(fcgid_pids); do
-        value=""
-        while read -r key value _; do
-            [[ $key == VmRSS: ]] && break
-            value=""
-        done <"/proc/$p/status" 2>/dev/null || continue
-        [[ -n "$value" ]] || continue
+        # Read whole: line by line, `read` seeks back after each line, and
+        # /proc regenerates the text at every seek, so a line could be cut.
+        status="$(<"/proc/$p/status")" 2>/dev/null || { echo "$p: no status" >>"$tmp/measure-skips"; continue; }
+        [[ $status =~ VmRSS:[[:space:]]+([0-9]+) ]] || { echo "$p: no VmRSS" >>"$tmp/measure-skips"; continue; }
+        value=${BASH_REMATCH[1]}
         entries=("/proc/$p/fd/"*)
         rss=$((rss + value))
         fds=$((fds + ${#entries[@]}))
@@ -262,11 +261,11 @@ fi
 
 # ---- Verdicts: slopes --------------------------------------------------------
 
-# fit COLUMN: "SLOPE_PER_MIN FIRST LAST MIN MAX N" over the samples after the
-# warm-up (least squares, time in minutes).
+# fit COLUMN: "SLOPE_PER_MIN FIRST LAST MIN MAX N" over the complete samples
+# (all 3 processes measured) after the warm-up (least squares, time in minutes).
 fit() {
     awk -v c="$1" -v w="$warmup" '
-        $1 >= w && $4 > 0 {
+        $1 >= w && $4 == 3 {
             x = $1 / 60; y = $c; n++; sx += x; sy += y; sxx += x * x; sxy += x * y
             if (n == 1) { first = y; lo = y; hi = y }
             last = y; if (y < lo) lo = y; if (y > hi) hi = y
@@ -278,21 +277,24 @@ fit() {
         }' "$tmp/samples"
 }
 samples=$(wc -l <"$tmp/samples")
+incomplete=$(awk '$4 != 3' "$tmp/samples" | wc -l)
 read -r rss_slope rss_first rss_last rss_min rss_max fit_n < <(fit 2)
 read -r fd_slope fd_first fd_last fd_min fd_max _ < <(fit 3)
 peak_rss="$(awk '$2 > m { m = $2 } END { print m + 0 }' "$tmp/samples")"
-pid_sets="$(awk '{ print $5 }' "$tmp/samples" | sort -u | tr '\n' ' ')"
-echo "# $samples samples; fitted: the $fit_n after $warmup s"
+echo "# $samples samples; fitted: the $fit_n complete ones after $warmup s ($incomplete incomplete: a process not measured$([[ -s "$tmp/measure-skips" ]] && echo ", $(cut -d' ' -f2- "$tmp/measure-skips" | sort | uniq -c | tr -s ' ' | tr '\n' ',')"))"
 echo "# RSS (KiB, master + workers): before the load $rss_before, peak $peak_rss; after warm-up first $rss_first, last $rss_last, min $rss_min, max $rss_max; slope $rss_slope KiB/min"
 echo "# descriptors: before the load $fds_before; after warm-up first $fd_first, last $fd_last, min $fd_min, max $fd_max; slope $fd_slope fds/min"
-echo "# fcgid's processes (master,workers) seen: $pid_sets"
 echo "SOAK_RESULT duration_s=$duration warmup_s=$warmup rss_slope_kib_min=$rss_slope fd_slope_min=$fd_slope rss_before_kib=$rss_before rss_peak_kib=$peak_rss fds_before=$fds_before"
 
 within() { awk -v v="$1" -v m="$2" 'BEGIN { exit !(v != "nan" && v <= m) }'; }
-if [[ "$pid_sets" == "$pids_before " ]]; then
-    ok "fcgid's master and 2 workers served throughout: no worker died or was replaced"
+# A worker replaced shows as a pid not there before, and as the master's
+# log line about the worker that exited (before the drain at the end).
+new_pids="$(awk '{ print $5 }' "$tmp/samples" | tr ',' '\n' | sort -u | grep -vxF -f <(tr ',' '\n' <<<"$pids_before") | tr '\n' ' ' || true)"
+worker_exits="$(sed '/draining:/,$d' "$tmp/fcgid.log" | grep -cE 'worker [0-9]+ (exited|killed)' || true)"
+if [[ -z "$new_pids" ]] && ((worker_exits == 0)); then
+    ok "fcgid's master and 2 workers ($pids_before) served throughout: no worker exited or was replaced"
 else
-    not_ok "fcgid's processes changed during the soak: $pid_sets(before: $pids_before)"
+    not_ok "fcgid's workers changed during the soak: new pids '$new_pids', $worker_exits worker exits logged"
 fi
 if ((sanitized)); then
     echo "# RSS slope $rss_slope KiB/min not judged under the sanitizers"

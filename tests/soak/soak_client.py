@@ -262,14 +262,14 @@ def direct_abort(args, rng, state):
             raise Failure("closed before any byte of bytes=5000000")
         sock.close()
         return "direct abort: closed while a 5 MB answer streamed"
-    # FCGI_ABORT_REQUEST for a deferred request: END_REQUEST for it at once
-    # (long before its 2 s delay), and the connection goes on serving.
+    # FCGI_ABORT_REQUEST for a deferred request: its END_REQUEST comes
+    # without the answer (which was due 5 s later: no timing is judged, a
+    # busy machine may hold this thread that long), and the connection goes
+    # on serving.
     with Connection(args.fcgi) as conn:
-        started = time.monotonic()
-        conn.send(encode_request(1, "GET", "delay_ms=2000&bytes=10") + record(FCGI_ABORT_REQUEST, 1))
-        conn.answer(1)
-        if time.monotonic() - started > 1.5:
-            raise Failure("FCGI_ABORT_REQUEST not answered before the deferred answer was due")
+        conn.send(encode_request(1, "GET", "delay_ms=5000&bytes=10") + record(FCGI_ABORT_REQUEST, 1))
+        if conn.answer(1):
+            raise Failure("the deferred answer came instead of the abort's END_REQUEST")
         body = os.urandom(3000)
         conn.send(encode_request(2, "POST", "", body))
         expect(*split_cgi(conn.answer(2)), body)
