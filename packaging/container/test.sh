@@ -276,6 +276,7 @@ for _ in $(seq 100); do [[ -S "$tmp/emptydir/fcgid.sock" ]] && break; sleep 0.1;
 mkfifo "$tmp/sent"
 python3 - "$root_dir/tests/soak" "unix:$tmp/emptydir/fcgid.sock" "$tmp/sent" >"$tmp/drain.out" 2>&1 <<'EOF' &
 import sys, time
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, sys.argv[1])
 import soak_client as fc
 with fc.Connection(sys.argv[2]) as conn:

@@ -85,6 +85,7 @@ read -r r0 s0 v0 < <(mem "$idle_pid")
 fds0=$(find "/proc/$idle_pid/fd" -mindepth 1 | wc -l)
 python3 - "$here" "127.0.0.1:$idle_port" "$connections" "$idle_pid" >"$tmp/idle.out" 2>&1 <<'EOF' &
 import sys, time
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, sys.argv[1])
 import soak_client as fc
 conns = []
