@@ -96,6 +96,9 @@ bool request::find_param(std::string_view name, std::string_view& value) const n
 
 int request::set_status(int status) noexcept {
     if (status < 100 || status > 999) return FCGID_EINVAL;
+    // Aborted first: an abort also ends the response, and a plugin thread
+    // racing it should hear why, as write() tells it.
+    if (aborted()) return FCGID_EABORTED;
     if (head_sent_ || completed_) return FCGID_ESTATE;
     status_ = status;
     return FCGID_OK;
@@ -103,6 +106,7 @@ int request::set_status(int status) noexcept {
 
 int request::add_header(std::string_view name, std::string_view value) {
     if (!is_token(name) || has_line_break(value) || iequals(name, "Status")) return FCGID_EINVAL;
+    if (aborted()) return FCGID_EABORTED;
     if (head_sent_ || completed_) return FCGID_ESTATE;
     head_.append(name).append(": ").append(value).append("\r\n");
     return FCGID_OK;

@@ -225,14 +225,15 @@ typedef struct fcgid_host_api {
        or reused for another request: using it again is undefined behaviour. */
 
     /* Sets the HTTP status (100..999, default 200). Only before the first
-       body byte was written, else FCGID_ESTATE. */
+       body byte was written, else FCGID_ESTATE; FCGID_EABORTED after an
+       abort. */
     int (*response_set_status)(fcgid_response* response, int status);
 
     /* Adds a response header; repeatable (several Set-Cookie lines are kept
        in order). Name and value are copied. The name must be a non-empty
        token; neither may contain CR or LF (FCGID_EINVAL). "Status" is not a
        header here: use response_set_status. Only before the first body byte,
-       else FCGID_ESTATE. */
+       else FCGID_ESTATE; FCGID_EABORTED after an abort. */
     int (*response_add_header)(fcgid_response* response, const char* name, size_t name_len,
                                const char* value, size_t value_len);
 

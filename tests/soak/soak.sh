@@ -24,7 +24,7 @@
 # Fails on: a slope above its bound; any unexpected error, counted by kind
 # (fcgi-bench's errors and non-200s, wrk's non-2xx and socket errors, the
 # client's error kinds, warning/error lines in fcgid's log, error lines in
-# nginx's; known harmless lines are counted apart, see known_fcgid); a
+# nginx's); a
 # worker that died or was replaced; fcgid's descriptors not back to their
 # count before the load once the load and nginx are gone; fcgid not
 # exiting 0 on SIGTERM.
@@ -242,16 +242,8 @@ done
 count_kinds() {
     sed -E 's/^[0-9-]+ [0-9:.]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 10 | sed 's/^/#   /'
 }
-# Known and harmless, counted apart; remove a line here once fixed:
-#  - an abort racing echo's timer thread: its posted add_header reaches a
-#    request the web server has aborted, and core/net/request.cpp answers
-#    FCGID_ESTATE (-3) instead of FCGID_EABORTED, which host_api.cpp logs.
-known_fcgid='response_add_header from a plugin thread failed: error -3$'
-grep -E '\[(warning|error|critical)\]' "$tmp/fcgid.log" >"$tmp/fcgid-bad.log" || true
-known="$(grep -cE "$known_fcgid" "$tmp/fcgid-bad.log" || true)"
-grep -vE "$known_fcgid" "$tmp/fcgid-bad.log" >"$tmp/fcgid-unexpected.log" || true
+grep -E '\[(warning|error|critical)\]' "$tmp/fcgid.log" >"$tmp/fcgid-unexpected.log" || true
 fcgid_bad=$(wc -l <"$tmp/fcgid-unexpected.log")
-((known == 0)) || echo "# fcgid's log: $known known warning lines (an abort racing a deferred answer: error -3 where -5 is meant)"
 if ((fcgid_bad == 0)); then
     ok "fcgid's log: no unexpected warning or error line ($(wc -l <"$tmp/fcgid.log") lines)"
 else

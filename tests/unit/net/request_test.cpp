@@ -126,6 +126,8 @@ TEST_F(RequestTest, AfterAbortWritesSayAbortedAndNothingEnds) {
     r->abort();
     r->detach();
     EXPECT_EQ(r->write("late"), FCGID_EABORTED);
+    EXPECT_EQ(r->set_status(404), FCGID_EABORTED);  // not ESTATE: the plugin hears why
+    EXPECT_EQ(r->add_header("X-Late", "1"), FCGID_EABORTED);
     EXPECT_EQ(r->finish(), FCGID_OK);
     EXPECT_EQ(finished_count(), 0u);
     EXPECT_EQ(wire().ends, 0);
