@@ -58,19 +58,19 @@ std::map<std::string, int> key_lines(const std::string& text, const std::string&
             throw file_error(path, number,
                              "unterminated string for '" + key + "'" +
                                  (cut ? " (a '#' starts a comment, even inside quotes)" : ""));
+        const int key_line = number;  // errors name the key's line
         if (quote == '[') {
             // An array may go on over lines, as CLI11 reads it: up to a line
             // ending in ']'.
-            const int first = number;
             while (value.back() != ']') {
                 if (!std::getline(input, line))
-                    throw file_error(path, first, "unterminated array for '" + key + "'");
+                    throw file_error(path, key_line, "unterminated array for '" + key + "'");
                 ++number;
                 value += trimmed(line);
             }
         }
-        if (const auto [it, added] = lines.emplace(key, number); !added)
-            throw file_error(path, number,
+        if (const auto [it, added] = lines.emplace(key, key_line); !added)
+            throw file_error(path, key_line,
                              "'" + key + "' is set twice (first on line " + std::to_string(it->second) + ")");
     }
     return lines;

@@ -176,7 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_file_case{"PortOutOfRange", "socket-mode = \"0600\"\nport = 70000\n", ":4:", {"'port'", "70000"}},
         bad_file_case{"SizeNotASize", "max-body-size = \"12x\"\n", ":3:", {"'max-body-size'", "12x"}},
         bad_file_case{"WordForANumber", "idle-timeout = \"soon\"\n", ":3:", {"'idle-timeout'", "soon"}},
-        bad_file_case{"BadAddressInList", "allow = [\"127.0.0.1/32\",\n  \"not-an-address\"]\n", ":4:",
+        bad_file_case{"BadAddressInList", "allow = [\"127.0.0.1/32\",\n  \"not-an-address\"]\n", ":3:",
                       {"'allow'", "not-an-address"}},
         bad_file_case{"FlagNotABoolean", "auto-shutdown = maybe\n", ":3:", {"'auto-shutdown'", "maybe"}},
         bad_file_case{"NoEquals", "port 5000\n", ":3:", {"KEY = VALUE", "port 5000"}},
@@ -186,7 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_file_case{"UnterminatedArray", "allow = [\"::1\",\n\n", ":3:", {"unterminated array", "'allow'"}},
         bad_file_case{"Section", "[run]\nport = 1\n", ":3:", {"sections"}},
         bad_file_case{"SetTwice", "workers = 1\nworkers = 2\n", ":4:", {"'workers'", "line 3"}},
-        bad_file_case{"ExcludingKeys", "socket = \"/tmp/x.sock\"\nfd = 3\n", ":4:", {"'fd'", "'socket'"}},
+        bad_file_case{"ExcludingKeys", "verbose = 1\nquiet = true\n", ":4:", {"'quiet'", "'verbose'"}},
         bad_file_case{"NotConfigurable", "print-config = true\n", ":3:", {"'print-config'"}},
         bad_file_case{"Help", "help = true\n", ":3:", {"'help'"}}),
     [](const auto& info) { return std::string(info.param.name); });
