@@ -119,6 +119,9 @@ public:
             if (op == nullptr) throw file_error(path, line, "unknown option '" + item.fullname() + "'");
             if (!op->get_configurable() || op->get_single_name() == "help")
                 throw file_error(path, line, "'" + item.name + "' cannot be set in a config file");
+            // `allow = []`: the list left empty, as if not set (CLI11 would
+            // refuse an option with no value).
+            if (item.inputs.empty() && op->get_expected_max() > 1) continue;
             check_value(item, path, line);
             if (overridden(*op)) continue;
             file_options.emplace(op, line);
