@@ -24,8 +24,8 @@ one event loop. It listens on a TCP port, a unix socket, a socket inherited
 on fd 0 from the web server, or one passed by systemd socket activation.
 Ships the hello and echo plugins, examples on the C++ SDK (todo, upload,
 slow) and a template to start from, the plugin headers and CMake package for
-plugin authors, systemd units, and example configs for web servers and
-supervisord.")
+plugin authors, systemd units (one reads /etc/fcgid/NAME.toml), an example
+fcgid config file, and example configs for web servers and supervisord.")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_HOMEPAGE_URL "https://localhost/fcgid")
 # What the package installs into: /usr, as Debian packages do (a plain

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config_file.hpp"
 #include "fcgid/version.h"
 #include "run_command.hpp"
 #include "service/daemon.hpp"
@@ -30,13 +31,18 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     fcgid::cmd::run_options run_options;
     CLI::App& run = fcgid::cmd::setup_run_command(app, run_options);
+    fcgid::cmd::setup_config_file(app, run, run_options.print_config);
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         // --help and --version arrive here too, with exit code 0.
         if (e.get_exit_code() == 0) return app.exit(e);
-        return error_line(e.what(), exit_usage);
+        return error_line(fcgid::cmd::parse_error_text(e, app).c_str(), exit_usage);
+    }
+    if (run.parsed() && run_options.print_config) {
+        std::fputs(fcgid::cmd::effective_config(run).c_str(), stdout);
+        return 0;
     }
 
     try {

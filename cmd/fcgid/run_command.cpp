@@ -110,16 +110,21 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     auto& listen = options.server.listen;
     CLI::App& run = *app.add_subcommand("run", "Serve FastCGI requests with a plugin");
 
-    run.add_option("--plugin", options.server.plugin.path, "Handler plugin (.so) to load")
-        ->required()
-        ->type_name("PATH");
+    auto* plugin = run.add_option("--plugin", options.server.plugin.path, "Handler plugin (.so) to load")
+                       ->type_name("PATH");
+    // Checked here rather than with required(): --print-config needs no
+    // plugin. Runs after the config file was read, so it may name it.
+    run.callback([plugin, &options] {
+        if (plugin->count() == 0 && !options.print_config) throw CLI::RequiredError(plugin->get_name());
+    });
     run.add_option("--plugin-option", options.plugin_options,
                    "Passed to the plugin's init (repeatable)")
         ->check(key_value_validator)
         ->type_name("KEY=VALUE");
 
     auto* port = run.add_option("--port", listen.port, "TCP port to listen on (0: any free port)")
-                     ->check(CLI::Range(0, 65535));
+                     ->check(CLI::Range(0, 65535))
+                     ->capture_default_str();
     run.add_option("--host", listen.host, "Address or name to listen on (needs --port)")
         ->default_str("localhost")
         ->needs(port);

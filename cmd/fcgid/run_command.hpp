@@ -17,6 +17,7 @@ struct run_options {
     std::vector<std::string> plugin_options;  // KEY=VALUE
     int verbose = 0;                          // -v: 1, -vv: 2
     bool quiet = false;
+    bool print_config = false;  // --print-config: print the settings, serve nothing
 
     // Which of the listening options were given, set by setup_run_command.
     CLI::Option* port_option = nullptr;
@@ -25,6 +26,7 @@ struct run_options {
 };
 
 // Declares `run` and its options on `app`; values land in `options`.
+// --plugin is required unless --print-config is given.
 CLI::App& setup_run_command(CLI::App& app, run_options& options);
 
 // Completes `options.server` from what was parsed: the listener kind from
