@@ -18,9 +18,7 @@ public:
             case errc::bad_request_id: return "BEGIN_REQUEST with a request id that is 0 or in use";
             case errc::params_too_large: return "request params exceed the size limit";
             case errc::too_many_params: return "request has more params than the limit";
-            case errc::body_too_large: return "request body exceeds the limit";
             case errc::stream_after_end: return "stream record after the end of its stream";
-            case errc::bad_management_record: return "unexpected record with request id 0";
         }
         return "unknown FastCGI protocol error";
     }

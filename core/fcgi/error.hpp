@@ -21,12 +21,8 @@ enum class errc {
     params_too_large,
     // A request has more params than the configured limit.
     too_many_params,
-    // A request's body is larger than the configured limit.
-    body_too_large,
     // A stream record for a request whose stream already ended.
     stream_after_end,
-    // A management record (request id 0) other than GET_VALUES/unknown types.
-    bad_management_record,
 };
 
 const std::error_category& protocol_category() noexcept;

@@ -11,9 +11,9 @@ namespace fcgid::fcgi {
 namespace {
 
 constexpr errc all_errors[] = {
-    errc::need_more,        errc::bad_version,   errc::truncated_name_value,
+    errc::need_more,         errc::bad_version,    errc::truncated_name_value,
     errc::bad_begin_request, errc::bad_request_id, errc::params_too_large,
-    errc::body_too_large,    errc::stream_after_end, errc::bad_management_record,
+    errc::too_many_params,   errc::stream_after_end,
 };
 
 TEST(ProtocolCategory, Name) {
