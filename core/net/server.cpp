@@ -62,9 +62,14 @@ server::server(asio::io_context& io, const config::limits_config& limits,
       signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
       sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {}
 
-// Connections go first: requests they still hold point into the dispatcher
-// and the slots, which are members declared before the map.
-server::~server() { connections_.clear(); }
+// After a normal run every connection is closed and gone. If run() was left
+// by an exception, close what is open first: a pending handler may keep a
+// connection alive past the server, and it must hold no request (whose
+// slot points into slots_) by then.
+server::~server() {
+    for (const auto& c : open_connections()) c->close();
+    connections_.clear();
+}
 
 int server::run() {
     wait_for_signal();
