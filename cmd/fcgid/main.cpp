@@ -8,6 +8,7 @@
 
 #include "config_file.hpp"
 #include "fcgid/version.h"
+#include "probe_commands.hpp"
 #include "run_command.hpp"
 #include "service/daemon.hpp"
 
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
     fcgid::cmd::run_options run_options;
     CLI::App& run = fcgid::cmd::setup_run_command(app, run_options);
     fcgid::cmd::setup_config_file(app, run, run_options.print_config);
+    fcgid::cmd::probe_options ping_options;
+    fcgid::cmd::probe_options status_options;
+    CLI::App& ping = fcgid::cmd::setup_ping_command(app, ping_options);
+    CLI::App& status = fcgid::cmd::setup_status_command(app, status_options);
 
     try {
         app.parse(argc, argv);
@@ -50,6 +55,8 @@ int main(int argc, char** argv) {
             fcgid::cmd::finish_run_options(run_options);
             return fcgid::service::run_daemon(run_options.server);
         }
+        if (ping.parsed()) return fcgid::cmd::run_ping(ping_options);
+        if (status.parsed()) return fcgid::cmd::run_status(status_options);
     } catch (const std::exception& e) {
         return error_line(e.what(), exit_failure);
     }

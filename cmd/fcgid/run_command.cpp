@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "config/byte_size.hpp"
+#include "http/metrics_listener.hpp"
 #include "log/logging.hpp"
 #include "net/address_filter.hpp"
 
@@ -37,6 +38,17 @@ const CLI::Validator address_validator(
         }
     },
     "CIDR");
+
+const CLI::Validator metrics_address_validator(
+    [](std::string& text) -> std::string {
+        try {
+            http::parse_listen_address(text);
+            return {};
+        } catch (const std::invalid_argument& e) {
+            return e.what();
+        }
+    },
+    "ADDR:PORT");
 
 const CLI::Validator octal_mode_validator(
     [](std::string& text) -> std::string {
@@ -207,6 +219,11 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
                    "Run as this user after binding the socket (needs root)");
     run.add_option("--group", process.group,
                    "Run as this group after binding the socket (default: the user's)");
+
+    run.add_option("--metrics-listen", options.server.metrics.listen,
+                   "Serve /metrics (Prometheus, OpenMetrics), /health and /ready over HTTP here: "
+                   "HOST:PORT, [IPV6]:PORT or PORT for 127.0.0.1:PORT (default: off)")
+        ->check(metrics_address_validator);
 
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);

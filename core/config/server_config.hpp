@@ -62,6 +62,12 @@ struct process_config {
     std::string group;     // and this group; empty = the user's
 };
 
+struct metrics_config {
+    // --metrics-listen: HOST:PORT, [IPV6]:PORT or PORT (loopback) of the
+    // HTTP listener for /metrics, /health and /ready; empty = none.
+    std::string listen;
+};
+
 struct plugin_config {
     std::string path;
     std::vector<std::pair<std::string, std::string>> options;  // --plugin-option KEY=VALUE
@@ -73,6 +79,7 @@ struct server_config {
     access_config access;
     process_config process;
     plugin_config plugin;
+    metrics_config metrics;
     log::verbosity verbosity = log::verbosity::normal;  // -q, -v, -vv
 };
 

@@ -30,6 +30,14 @@ void append_stream_end(std::string& out, record_type type, std::uint16_t request
     append_header(out, type, request_id, 0);
 }
 
+void append_begin_request(std::string& out, std::uint16_t request_id, role request_role, std::uint8_t flags) {
+    append_header(out, record_type::begin_request, request_id, 8);
+    std::uint8_t body[8] = {};  // role, flags, 5 reserved bytes
+    store_u16(body, static_cast<std::uint16_t>(request_role));
+    body[2] = flags;
+    out.append(reinterpret_cast<const char*>(body), sizeof body);
+}
+
 void append_end_request(std::string& out, std::uint16_t request_id, std::uint32_t app_status,
                         protocol_status status) {
     append_header(out, record_type::end_request, request_id, 8);

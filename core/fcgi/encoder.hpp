@@ -24,6 +24,9 @@ void append_stream(std::string& out, record_type type, std::uint16_t request_id,
 // Appends the empty record that ends a stream.
 void append_stream_end(std::string& out, record_type type, std::uint16_t request_id);
 
+// Appends a BEGIN_REQUEST record: what a client (fcgid ping) sends first.
+void append_begin_request(std::string& out, std::uint16_t request_id, role request_role, std::uint8_t flags);
+
 void append_end_request(std::string& out, std::uint16_t request_id, std::uint32_t app_status,
                         protocol_status status);
 

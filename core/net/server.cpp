@@ -19,6 +19,7 @@
 #include "net/worker_loads.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/process_state.hpp"
 #include "service/quarantine.hpp"
 #include "service/systemd.hpp"
 
@@ -335,6 +336,7 @@ void server::shutdown_plugins() noexcept {
 void server::start_drain(std::string reason) {
     if (draining_) return;
     draining_ = true;
+    service::set_process_state(service::process_state::draining);
     drain_reason_ = std::move(reason);
     spdlog::info("draining: {}", drain_reason_);
     service::notify_systemd("STOPPING=1");
@@ -374,6 +376,7 @@ void server::force_stop(const std::string& why) {
     if (drain_reason_.empty()) drain_reason_ = why;
     else drain_reason_ += ", then " + why;
     draining_ = true;
+    service::set_process_state(service::process_state::draining);
     for (const auto& c : open_connections()) c->close();
     collect_closed();
     stop_when_drained();

@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "service/process_state.hpp"
 #include "service/respawn_policy.hpp"
 #include "service/systemd.hpp"
 
@@ -77,6 +78,7 @@ public:
             }
         }
         spdlog::info("{} workers serving (pids {})", workers_.size(), pid_list());
+        set_process_state(process_state::serving);
         notify_systemd("READY=1");
         return loop();
     }
@@ -93,6 +95,7 @@ private:
             else if (signal_number < 0 && errno != EAGAIN && errno != EINTR) break;
             respawn_due();
             say_if_none_serving();
+            publish_state();
             if (stopping_ && clock::now() >= stop_deadline_ && !workers_.empty()) {
                 spdlog::warn("workers still running {} s after SIGTERM: killing them",
                              options_.stop_timeout.count());
@@ -244,6 +247,13 @@ private:
         for (const std::size_t slot : policy_.take_due(clock::now())) spawn_or_retry(slot);
     }
 
+    // For readiness probes: serving while some worker is, not while every
+    // slot waits for a retry after failed starts (back to starting).
+    void publish_state() const {
+        if (stopping_) return;  // on_stop_signal said draining
+        set_process_state(policy_.none_running() ? process_state::starting : process_state::serving);
+    }
+
     // The host has its socket open and no worker to serve it: say so, once
     // per period while it lasts.
     void say_if_none_serving() {
@@ -279,6 +289,7 @@ private:
             return;
         }
         stopping_ = true;
+        set_process_state(process_state::draining);
         stop_deadline_ = clock::now() + options_.stop_timeout;
         if (options_.listen_fd >= 0) ::close(options_.listen_fd);
         spdlog::info("draining: signal {}; stopping {} workers",

@@ -19,7 +19,9 @@
 #include "service/crash_reports.hpp"
 #include "service/fatal_signals.hpp"
 #include "service/listening_socket.hpp"
+#include "service/metrics_endpoint.hpp"
 #include "service/prefork_master.hpp"
+#include "service/process_state.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::service {
@@ -32,6 +34,10 @@ int serve_process(const config::server_config& config, serve_role role) {
     // the request, or with --workers a report for the master.
     install_fatal_signal_handlers(net::server::describe_request, role.crashes);
     net::address_filter allowed = allowed_peers(config.access, std::getenv("FCGI_WEB_SERVER_ADDRS"));
+    // The master's with --workers; here, bound before root is given up like
+    // the FastCGI socket, and up while the plugin loads: /ready says 503 then.
+    const std::unique_ptr<http::metrics_listener> metrics =
+        role.worker ? nullptr : start_metrics_listener(config);
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.
     listening_socket bound(io, config);
@@ -50,6 +56,7 @@ int serve_process(const config::server_config& config, serve_role role) {
     if (role.loads != nullptr && role.loads->join()) server.share_connections(*role.loads);
     if (role.crashes != nullptr && role.crashes->quarantine().enabled())
         server.answer_quarantined(role.crashes->quarantine());
+    set_process_state(process_state::serving);
     if (role.worker) {
         unblock_worker_signals();  // the server's handlers are in place
         (void)::write(role.ready_fd, "1", 1);
@@ -58,6 +65,7 @@ int serve_process(const config::server_config& config, serve_role role) {
         notify_systemd("READY=1");
     }
     const int exit_code = server.run();
+    set_process_state(process_state::stopping);
     server.shutdown_plugins();
     // The drain is over: a stop signal from here on (a process manager
     // repeating itself) must not turn a clean exit into a death by signal.

@@ -11,6 +11,7 @@
 #include "net/worker_loads.hpp"
 #include "service/crash_reports.hpp"
 #include "service/listening_socket.hpp"
+#include "service/metrics_endpoint.hpp"
 #include "service/prefork_master.hpp"
 #include "service/serve_process.hpp"
 
@@ -23,6 +24,7 @@ config::server_config worker_config(const config::server_config& master, int lis
     worker.listen.fd_given = true;
     worker.process.workers = 0;
     worker.process.pid_file.clear();  // the master's; user and group stay, for the worker
+    worker.metrics.listen.clear();    // the master's too
     return worker;
 }
 
@@ -32,6 +34,10 @@ int serve_with_workers(const config::server_config& config) {
     net::listener& listener = bound.listener;
     spdlog::info("listening on {} (plugin from {}; {} workers)", listener.description,
                  config.plugin.path, config.process.workers);
+
+    // In the master, which has no loop of its own: /ready follows the
+    // master's state (serving while some worker is, draining once stopped).
+    const std::unique_ptr<http::metrics_listener> metrics = start_metrics_listener(config);
 
     // What each worker runs: the plain daemon on the socket bound here.
     const config::server_config for_workers = worker_config(config, listener.socket.release());
@@ -53,6 +59,7 @@ int serve_with_workers(const config::server_config& config) {
     return run_prefork_master(prefork, [&](int ready_fd) {
         // Only the master speaks to systemd, and each worker's lines say whose they are.
         ::unsetenv("NOTIFY_SOCKET");
+        if (metrics) metrics->forget_in_forked_child();
         log::name_worker_in_lines();
         return serve_process(for_workers, serve_role{true, ready_fd, loads.get(), crashes.get()});
     });

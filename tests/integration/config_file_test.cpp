@@ -48,7 +48,7 @@ std::vector<std::string> every_option_but_exclusive(const temp_dir& dir) {
             "0600", "--socket-owner", "nobody", "--socket-group", "nogroup", "--pid-file",
             dir.file("fcgid.pid"), "--workers", "2", "--quarantine-after", "3",
             "--quarantine-window", "21", "--user", "nobody", "--group", "nogroup", "--driver",
-            "userland"};
+            "userland", "--metrics-listen", "127.0.0.1:9917"};
 }
 
 struct round_trip_case {
@@ -75,6 +75,7 @@ TEST_P(ConfigRoundTrip, PrintedConfigGivesTheSameSettings) {
     EXPECT_EQ(names_on(first.out, true), c.left_default) << first.out;
     EXPECT_NE(first.out.find("max-body-size = \"2m\"\n"), std::string::npos) << first.out;
     EXPECT_NE(first.out.find("allow = [\"127.0.0.1/32\", \"::1\"]\n"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("metrics-listen = \"127.0.0.1:9917\"\n"), std::string::npos) << first.out;
     EXPECT_NE(first.out.find("plugin-option = [\"a=1\", \"b=two words\"]\n"), std::string::npos)
         << first.out;
 

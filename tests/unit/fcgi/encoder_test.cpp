@@ -68,6 +68,18 @@ TEST(AppendHeader, AppendsWithoutTouchingExistingBytes) {
 // ---------------------------------------------------------------------------
 // END_REQUEST: appStatusB3..B0, protocolStatus, reserved[3].
 
+TEST(AppendBeginRequest, RoleFlagsAndReservedZeros) {
+    std::string out;
+    append_begin_request(out, 0x0102, role::responder, flag_keep_conn);
+    EXPECT_EQ(out, bytes({0x01, 0x01, 0x01, 0x02, 0x00, 0x08, 0x00, 0x00,    // header
+                          0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00}));  // role 1, keep_conn
+    std::error_code ec;
+    const begin_request_body body = decode_begin_request(std::string_view(out).substr(header_size), ec);
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(body.request_role, role::responder);
+    EXPECT_TRUE(body.keep_conn());
+}
+
 TEST(AppendEndRequest, RequestComplete) {
     std::string out;
     append_end_request(out, 1, 0, protocol_status::request_complete);

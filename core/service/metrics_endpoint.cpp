@@ -1,0 +1,37 @@
+#include "service/metrics_endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "service/process_state.hpp"
+
+namespace fcgid::service {
+
+std::string placeholder_metrics(http::metrics_format format) {
+    std::string body =
+        "# HELP fcgid_up Whether fcgid is up.\n"
+        "# TYPE fcgid_up gauge\n"
+        "fcgid_up 1\n";
+    if (format == http::metrics_format::openmetrics) body += "# EOF\n";
+    return body;
+}
+
+bool ready_for_requests() noexcept { return current_process_state() == process_state::serving; }
+
+std::unique_ptr<http::metrics_listener> start_metrics_listener(const config::server_config& config) {
+    if (config.metrics.listen.empty()) return nullptr;
+    http::metrics_listener_options options;
+    options.address = http::parse_listen_address(config.metrics.listen);
+    options.metrics_body = placeholder_metrics;
+    options.ready = ready_for_requests;
+    auto listener = std::make_unique<http::metrics_listener>(std::move(options));
+    spdlog::info("metrics endpoint on http://{}/ (/metrics, /health, /ready)", listener->description());
+    // Allowed, as a Kubernetes probe or a Prometheus in another pod needs
+    // the pod's address; but the page tells what is served, so say it.
+    if (!listener->loopback())
+        spdlog::warn("metrics listener on {} is reachable from other hosts: limit who can reach it "
+                     "(firewall, NetworkPolicy) or use a loopback address",
+                     listener->description());
+    return listener;
+}
+
+}  // namespace fcgid::service
