@@ -167,6 +167,7 @@ probe_answer exchange(asio::io_context& io, Socket& socket, const probe_request&
     std::string input;         // bytes read and not decoded yet
     std::string stdout_data;   // the STDOUT stream so far
     std::array<char, 16384> chunk;
+    bool nothing_read = true;
     for (;;) {
         // Decode every whole record already here.
         std::size_t used = 0;
@@ -206,8 +207,12 @@ probe_answer exchange(asio::io_context& io, Socket& socket, const probe_request&
             done = true;
         });
         finish_or_time_out(io, done, deadline, request.timeout, "waiting for the answer", close);
+        if (result == asio::error::eof && nothing_read)
+            // fcgid closes at once on a peer --allow does not list.
+            throw probe_error("the connection was closed without an answer (is this host allowed to connect?)");
         if (result == asio::error::eof)
             throw probe_error("protocol error: the connection closed before the answer ended");
+        nothing_read = false;
         if (result) throw probe_error(reason_text(result));
         input.append(chunk.data(), got);
     }

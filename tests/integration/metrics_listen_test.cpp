@@ -124,7 +124,7 @@ TEST(MetricsListen, ReadyTurns503WhenADrainStartsAndHealthStays200) {
     // sdk_probe's /hold keeps its response until the shutdown timeout cuts
     // it, so the drain stays open meanwhile.
     auto d = daemon_process::start(test_plugin("sdk_probe"),
-                                   {"--metrics-listen", "127.0.0.1:0", "--shutdown-timeout", "5"});
+                                   {"--metrics-listen", "127.0.0.1:0", "--shutdown-timeout", "2"});
     const std::uint16_t port = metrics_port(*d);
     ASSERT_NE(port, 0);
     fcgi_connection held = d->connect();
@@ -142,7 +142,7 @@ TEST(MetricsListen, ReadyTurns503WhenADrainStartsAndHealthStays200) {
     EXPECT_EQ(http_request(port, "/health").status, 200);
     EXPECT_EQ(http_request(port, "/metrics").status, 200);
 
-    const auto code = d->wait_exit(8000ms);
+    const auto code = d->wait_exit(5000ms);
     ASSERT_TRUE(code.has_value()) << d->log();
     EXPECT_EQ(fcgi_connection::try_connect_tcp("127.0.0.1", port), ECONNREFUSED) << "still listening after exit";
 }

@@ -88,6 +88,13 @@ TEST(ProbeCommand, MissingSocketFileIsNoSuchSocket) {
     expect_one_error_line(run_fcgid({"status", socket}), "status " + socket + ": no such socket");
 }
 
+TEST(ProbeCommand, PeerRefusedByAllowIsSaidSo) {
+    auto d = daemon_process::start(hello_plugin(), {"--allow", "192.0.2.0/24"});
+    expect_one_error_line(run_fcgid({"ping", tcp_address(*d)}),
+                          "ping " + tcp_address(*d) +
+                              ": the connection was closed without an answer (is this host allowed to connect?)");
+}
+
 TEST(ProbeCommand, ListenerThatNeverAnswersTimesOut) {
     // Listening, so the kernel completes the connect, but nobody accepts or answers.
     inherited_socket silent = make_tcp_socket(/*listen=*/true);
