@@ -145,6 +145,15 @@ void parse_cgi_head(std::string_view stdout_data, probe_answer& answer) {
     }
 }
 
+// fcgid closes a connection from a peer --allow does not list at once: the
+// client sees an end of file, or a reset when its request was still unread.
+constexpr const char* closed_without_answer =
+    "the connection was closed without an answer (is this host allowed to connect?)";
+
+bool closed_by_peer(const error_code& ec) {
+    return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
 // Sends the request on a connected socket and reads records until this
 // request's END_REQUEST.
 template <class Socket>
@@ -162,6 +171,7 @@ probe_answer exchange(asio::io_context& io, Socket& socket, const probe_request&
         done = true;
     });
     finish_or_time_out(io, done, deadline, request.timeout, "sending the request", close);
+    if (closed_by_peer(result)) throw probe_error(closed_without_answer);
     if (result) throw probe_error(reason_text(result));
 
     std::string input;         // bytes read and not decoded yet
@@ -207,9 +217,7 @@ probe_answer exchange(asio::io_context& io, Socket& socket, const probe_request&
             done = true;
         });
         finish_or_time_out(io, done, deadline, request.timeout, "waiting for the answer", close);
-        if (result == asio::error::eof && nothing_read)
-            // fcgid closes at once on a peer --allow does not list.
-            throw probe_error("the connection was closed without an answer (is this host allowed to connect?)");
+        if (closed_by_peer(result) && nothing_read) throw probe_error(closed_without_answer);
         if (result == asio::error::eof)
             throw probe_error("protocol error: the connection closed before the answer ended");
         nothing_read = false;
