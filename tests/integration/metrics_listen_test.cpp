@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <csignal>
+#include <cstdio>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -63,6 +64,12 @@ std::uint16_t metrics_port(const daemon_process& d) {
     const std::size_t at = log.find(marker);
     if (at == std::string::npos) return 0;
     return static_cast<std::uint16_t>(std::stoul(log.substr(at + marker.size())));
+}
+
+void write_file(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    ASSERT_NE(file, nullptr) << path;
+    std::fclose(file);
 }
 
 constexpr const char* prometheus_accept =  // what Prometheus 2.x sends
@@ -160,6 +167,68 @@ TEST(MetricsListen, WithWorkersTheMasterAnswers) {
     ASSERT_TRUE(code.has_value()) << d->log();
     EXPECT_EQ(*code, 0) << d->log();
     EXPECT_EQ(fcgi_connection::try_connect_tcp("127.0.0.1", port), ECONNREFUSED);
+}
+
+// /ready's answer, polled until it is `status` (the state changes on the
+// serving thread just after the log line a test can wait for).
+bool ready_becomes(std::uint16_t port, int status) {
+    return poll_until([&] { return http_request(port, "/ready").status == status; }, default_timeout, 10ms);
+}
+
+TEST(MetricsListen, ReadyIs503WhileThePluginStarts) {
+    temp_dir dir;
+    const std::string go = dir.file("go");
+    daemon_process d({"run", "--plugin", test_plugin("slow_init"), "--plugin-option", "until=" + go, "--host",
+                      "127.0.0.1", "--port", "0", "--metrics-listen", "127.0.0.1:0"});
+    const std::uint16_t port = metrics_port(d);
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(d.wait_for_log("slow_init: waiting for")) << d.log();
+    EXPECT_EQ(http_request(port, "/ready").status, 503);
+    EXPECT_EQ(http_request(port, "/health").status, 200);
+    write_file(go);
+    d.wait_listening();
+    EXPECT_TRUE(ready_becomes(port, 200)) << d.log();
+}
+
+TEST(MetricsListen, WithWorkersReadyFollowsTheMaster) {
+    temp_dir dir;
+    const std::string go = dir.file("go");
+    daemon_process d({"run", "--plugin", test_plugin("slow_init"), "--plugin-option", "until=" + go, "--host",
+                      "127.0.0.1", "--port", "0", "--workers", "2", "--metrics-listen", "127.0.0.1:0"});
+    const std::uint16_t port = metrics_port(d);
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(d.wait_for_log("slow_init: waiting for")) << d.log();
+    EXPECT_EQ(http_request(port, "/ready").status, 503);  // no worker is ready
+    write_file(go);
+    ASSERT_TRUE(d.wait_for_log("2 workers serving")) << d.log();
+    EXPECT_TRUE(ready_becomes(port, 200)) << d.log();
+}
+
+TEST(MetricsListen, WithWorkersReadyTurns503WhenTheMasterDrains) {
+    auto d = daemon_process::start(test_plugin("sdk_probe"), {"--workers", "2", "--metrics-listen", "127.0.0.1:0",
+                                                              "--shutdown-timeout", "2"});
+    const std::uint16_t port = metrics_port(*d);
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(d->wait_for_log("2 workers serving")) << d->log();
+    EXPECT_TRUE(ready_becomes(port, 200)) << d->log();
+    fcgi_connection held = d->connect();
+    held.send_begin(1);
+    held.send_params(1, {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/hold?n=1"}, {"QUERY_STRING", "n=1"}});
+    held.send_stdin(1, "");
+    ASSERT_TRUE(d->wait_for_log("sdk_probe: holding /hold?n=1")) << d->log();
+    d->send_signal(SIGTERM);
+    ASSERT_TRUE(d->wait_for_log("draining: signal SIGTERM; stopping 2 workers")) << d->log();
+    EXPECT_EQ(http_request(port, "/ready").status, 503);
+    EXPECT_EQ(http_request(port, "/health").status, 200);
+    ASSERT_TRUE(d->wait_exit(8000ms).has_value()) << d->log();
+}
+
+TEST(MetricsListen, RequestHeadOverTheLimitIs431) {
+    auto d = daemon_process::start(hello_plugin(), {"--metrics-listen", "127.0.0.1:0"});
+    const std::uint16_t port = metrics_port(*d);
+    ASSERT_NE(port, 0);
+    EXPECT_EQ(http_request(port, "/metrics", std::string(16 * 1024, 'a')).status, 431);
+    EXPECT_EQ(http_request(port, "/health").status, 200);  // and it goes on serving
 }
 
 TEST(MetricsListen, BadAddressIsOneUsageLine) {
