@@ -231,6 +231,17 @@ TEST(MetricsListen, RequestHeadOverTheLimitIs431) {
     EXPECT_EQ(http_request(port, "/health").status, 200);  // and it goes on serving
 }
 
+// spawns_child.so answers with the descriptors of a shell it started.
+TEST(MetricsListen, ProgramsThePluginStartsInheritNoMetricsSocket) {
+    auto d = daemon_process::start(test_plugin("spawns_child"), {"--metrics-listen", "127.0.0.1:0"});
+    const std::uint16_t port = metrics_port(*d);
+    ASSERT_NE(port, 0);
+    const cgi_response listing = parse_cgi_response(d->connect().round_trip(1, "").stdout_data);
+    EXPECT_EQ(listing.status, 200);
+    EXPECT_NE(listing.body.find("1 -> pipe:"), std::string::npos) << listing.body;
+    EXPECT_EQ(listing.body.find("socket:"), std::string::npos) << listing.body;
+}
+
 TEST(MetricsListen, BadAddressIsOneUsageLine) {
     for (const std::string value : {"nowhere", "127.0.0.1:70000", "::1:9100", ":9100"}) {
         run_result r = run_fcgid({"run", "--plugin", hello_plugin(), "--metrics-listen", value});
