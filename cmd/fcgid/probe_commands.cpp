@@ -41,12 +41,10 @@ void add_common_options(CLI::App& command, probe_options& options, const char* d
                      "Where fcgid listens: HOST:PORT, [IPV6]:PORT, or a unix socket as unix:PATH "
                      "(or any path containing '/')")
         ->required()
-        ->check(probe_address_validator)
-        ->type_name("ADDRESS");
+        ->check(probe_address_validator);
     options.path = default_path;
     command.add_option("--path", options.path, "Request path (REQUEST_URI, SCRIPT_NAME)")
         ->check(path_validator)
-        ->type_name("PATH")
         ->capture_default_str();
     command
         .add_option("--timeout", options.timeout_seconds,
