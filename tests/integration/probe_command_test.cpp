@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ TEST(ProbeCommand, PingOverUnixSocketByPrefixAndByPath) {
     d.wait_listening();
     expect_ping_line(run_fcgid({"ping", "unix:" + socket}), "<h1>Hello, World!</h1>");
     expect_ping_line(run_fcgid({"ping", socket}), "<h1>Hello, World!</h1>");
+}
+
+TEST(ProbeCommand, PingOverIpv6Loopback) {
+    daemon_process d({"run", "--plugin", hello_plugin(), "--host", "::1", "--port", "0"});
+    try {
+        d.wait_listening();
+    } catch (const std::exception&) {
+        GTEST_SKIP() << "no IPv6 loopback here:\n" << d.log();
+    }
+    expect_ping_line(run_fcgid({"ping", "[::1]:" + std::to_string(d.port())}), "<h1>Hello, World!</h1>");
 }
 
 TEST(ProbeCommand, PingSendsTheRequestAWebServerWould) {
