@@ -7,7 +7,10 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -229,6 +232,38 @@ TEST(MetricsListen, RequestHeadOverTheLimitIs431) {
     ASSERT_NE(port, 0);
     EXPECT_EQ(http_request(port, "/metrics", std::string(16 * 1024, 'a')).status, 431);
     EXPECT_EQ(http_request(port, "/health").status, 200);  // and it goes on serving
+}
+
+// 16 connections at once; beyond, accepting pauses until one closes, and
+// then goes on (an idle connection holds its place up to the 10 s timeout).
+TEST(MetricsListen, ConnectionsBeyondTheCapWaitForOneToClose) {
+    auto d = daemon_process::start(hello_plugin(), {"--metrics-listen", "127.0.0.1:0"});
+    const std::uint16_t port = metrics_port(*d);
+    ASSERT_NE(port, 0);
+    const std::size_t before = open_fds(d->pid());
+    asio::io_context io;
+    std::vector<asio::ip::tcp::socket> idle;
+    for (int i = 0; i < 16; ++i) {
+        idle.emplace_back(io);
+        idle.back().connect({asio::ip::make_address("127.0.0.1"), port});
+    }
+    ASSERT_TRUE(poll_until([&] { return open_fds(d->pid()) >= before + 16; }, default_timeout))
+        << "the listener did not take 16 connections";
+    // The 17th waits in the kernel's queue; it is answered once one closes.
+    std::optional<http_answer> answer;
+    std::thread asker([&] {
+        try {
+            answer = http_request(port, "/health");
+        } catch (const std::exception&) {  // no answer within the socket timeout: left empty
+        }
+    });
+    idle.front().close();
+    asker.join();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->status, 200);
+    idle.clear();
+    EXPECT_TRUE(d->wait_open_fds_at_most(before)) << "idle connections still open";
+    EXPECT_EQ(http_request(port, "/health").status, 200);
 }
 
 // spawns_child.so answers with the descriptors of a shell it started.
