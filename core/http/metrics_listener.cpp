@@ -192,7 +192,12 @@ private:
             response_.result(bhttp::status::ok);
             response_.set(bhttp::field::content_type, content_type_of(format));
             response_.set(bhttp::field::vary, "Accept");
-            response_.body() = listener_.options.metrics_body(format);
+            try {
+                response_.body() = listener_.options.metrics_body(format);
+            } catch (const std::exception&) {  // bad_alloc, a renderer's bug: this scrape fails, not the process
+                response_.erase(bhttp::field::vary);
+                plain(bhttp::status::internal_server_error, "metrics unavailable\n");
+            }
         } else if (target == "/health") {
             plain(bhttp::status::ok, "alive\n");
         } else if (target == "/ready") {
@@ -318,7 +323,17 @@ metrics_listener::metrics_listener(metrics_listener_options options)
     sigfillset(&blocked);
     for (const int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&blocked, fault);
     pthread_sigmask(SIG_SETMASK, &blocked, &previous);
-    s.thread = std::thread([&s] { s.io.run(); });
+    s.thread = std::thread([&s] {
+        for (;;) {
+            try {
+                s.io.run();  // returns once shut_down() left nothing to do
+                return;
+            } catch (const std::exception&) {
+                // A handler threw (bad_alloc): that connection is lost,
+                // the listener goes on.
+            }
+        }
+    });
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
