@@ -19,7 +19,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 # Debian 12 packages the build and the tests need: the toolchain and
 # libraries; nginx, Apache (mod_proxy_fcgi, mod_fcgid), lighttpd, Caddy, h2o,
 # supervisord and systemd-socket-activate for the interop tests, which run
-# each in front of fcgid; dpkg-dev and man-db for the .deb test; clang and its
+# each in front of fcgid; PHP-FPM, promtool and python3-prometheus-client for
+# the probe test (fcgid ping/status, the metrics listener's formats); dpkg-dev and man-db for the .deb test; clang and its
 # runtime (libFuzzer) for the fuzz targets.
 PACKAGES=(
   g++ cmake make ccache pkg-config
@@ -27,6 +28,7 @@ PACKAGES=(
   nginx-light curl python3 procps wrk
   clang libclang-rt-14-dev
   apache2 libapache2-mod-fcgid lighttpd caddy h2o haproxy supervisor systemd dpkg-dev man-db
+  php8.2-fpm prometheus python3-prometheus-client
 )
 
 install_missing_packages() {

@@ -49,6 +49,10 @@ std::string request_bytes(const probe_request& request) {
         {"REQUEST_URI", uri},
         {"DOCUMENT_URI", request.path},
         {"SCRIPT_NAME", request.path},
+        // PHP-FPM matches ping.path and pm.status_path only on a request
+        // with a script file (else 404 "File not found."): the path as
+        // SCRIPT_FILENAME, as the usual cgi-fcgi health check sends it.
+        {"SCRIPT_FILENAME", request.path},
         {"QUERY_STRING", request.query},
         {"CONTENT_LENGTH", ""},
         {"CONTENT_TYPE", ""},
