@@ -27,6 +27,8 @@
 namespace fcgid::service {
 
 int serve_process(const config::server_config& config, serve_role role) {
+    // A worker forked while its master serves inherits "serving": it is not yet.
+    set_process_state(process_state::starting);
     // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
     boost::asio::io_context io(1);
     plugin::bind_loop(io);
