@@ -451,6 +451,10 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
         close();  // opened for a request that never came
         return;
     }
+    // Idle at this tick (about once a second): large output buffers go back.
+    // Kept between the responses of a busy connection, they save copying a
+    // large response into fresh memory each time.
+    if (idle()) output_.release_spare();
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
         spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
         close();
