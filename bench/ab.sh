@@ -6,6 +6,7 @@
 # KEEP_CONN on and off.
 #
 #   bench/ab.sh [--rounds N] [--duration S] [--keep-conn on|off|on,off]
+#               [--connections N] [--bench-args 'FCGI-BENCH ARGS']
 #               --fcgi-bench PATH NAME=STAGE[,PLUGIN[,URI[,KEY=VALUE...]]]...
 #
 # STAGE is an install prefix (cmake --install BUILD --prefix STAGE) with
@@ -16,15 +17,17 @@
 #
 #   bench/ab.sh --keep-conn on --fcgi-bench FB c=STAGE sdk=STAGE,/tmp/sdk_hello.so
 #   bench/ab.sh --keep-conn on --fcgi-bench FB todo=STAGE,todo.so,/todos/42,seed=100
+#   bench/ab.sh --keep-conn off --connections 4 --bench-args '--body-size 1048576' \
+#               --fcgi-bench FB base=STAGE1,/tmp/bytes.so now=STAGE2,/tmp/bytes.so
 #
 # Prints, per scenario and variant, the median over the rounds of req/s,
 # server CPU µs per request (user + system) and peak RSS, and each
 # variant's median req/s and CPU per request over the first's.
 set -euo pipefail
 
-ROUNDS=3 DURATION=4 FCGI_BENCH="" BUILDS=() KEEP_CONN="on,off"
+ROUNDS=3 DURATION=4 FCGI_BENCH="" BUILDS=() KEEP_CONN="on,off" CONNECTIONS=32 BENCH_ARGS=()
 usage() {
-    echo "usage: bench/ab.sh [--rounds N] [--duration S] [--keep-conn on|off|on,off] --fcgi-bench PATH NAME=STAGE[,PLUGIN[,URI[,KEY=VALUE...]]]..." >&2
+    echo "usage: bench/ab.sh [--rounds N] [--duration S] [--keep-conn on|off|on,off] [--connections N] [--bench-args ARGS] --fcgi-bench PATH NAME=STAGE[,PLUGIN[,URI[,KEY=VALUE...]]]..." >&2
     exit 2
 }
 while (($#)); do
@@ -33,6 +36,8 @@ while (($#)); do
         --duration) DURATION="$2"; shift ;;
         --keep-conn) KEEP_CONN="$2"; shift ;;
         --fcgi-bench) FCGI_BENCH="$2"; shift ;;
+        --connections) CONNECTIONS="$2"; shift ;;
+        --bench-args) read -r -a BENCH_ARGS <<<"$2"; shift ;;
         -*) usage ;;
         *=*) BUILDS+=("$1") ;;
         *) usage ;;
@@ -78,10 +83,10 @@ measure() {
         for option in "${options[@]}"; do SERVER_ARGS+=(--plugin-option "$option"); done
     fi
     start_server fcgid tcp
-    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d 1 --keep-conn "$scenario" --uri "${uri:-/}" >/dev/null ||
+    "$FCGI_BENCH" "$SERVER_ADDR" -c "$CONNECTIONS" -d 1 --keep-conn "$scenario" --uri "${uri:-/}" "${BENCH_ARGS[@]}" >/dev/null ||
         die "$name, KEEP_CONN $scenario: the warmup failed"
     ticks="$(server_cpu_ticks)"
-    "$FCGI_BENCH" "$SERVER_ADDR" -c 32 -d "$DURATION" --keep-conn "$scenario" --uri "${uri:-/}" --strict >"$out" ||
+    "$FCGI_BENCH" "$SERVER_ADDR" -c "$CONNECTIONS" -d "$DURATION" --keep-conn "$scenario" --uri "${uri:-/}" "${BENCH_ARGS[@]}" --strict >"$out" ||
         die "$name, KEEP_CONN $scenario: $(grep -E '^(requests|  error)' "$out" | tr '\n' ' ')"
     ticks=$(($(server_cpu_ticks) - ticks))
     awk -v s="$scenario" -v b="$name" -v t="$ticks" -v hz="$CLK_TCK" -v rss="$(server_peak_rss_kib)" '
@@ -98,7 +103,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     say "round $round of $ROUNDS done"
 done
 
-echo "fcgid builds side by side: median of $ROUNDS alternating rounds, $DURATION s each, fcgi-bench -c 32 ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "fcgid builds side by side: median of $ROUNDS alternating rounds, $DURATION s each, fcgi-bench -c $CONNECTIONS ${BENCH_ARGS[*]} ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "| KEEP_CONN | build | req/s | ÷ ${BUILDS[0]%%=*} | server CPU µs/req | ÷ ${BUILDS[0]%%=*} | peak RSS KiB |"
 echo "|---|---|---:|---:|---:|---:|---:|"

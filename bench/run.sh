@@ -13,6 +13,9 @@
 #   todo API (nginx):     plugins/todo, Go and PHP-FPM JSON todos, keepalive
 #   direct (fcgi-bench):  KEEP_CONN on, KEEP_CONN off, M multiplexed per connection
 #   SDK (fcgi-bench):     hello.c against the same hello on the C++ SDK
+#   shapes:               1 and 64 MiB responses, 1 and 32 MiB uploads (with
+#                         a plain read() floor), 10,000 idle connections
+#                         beside 32 active, 1 ms of work on a pool thread
 #   ceiling:              nginx `return 200` (no FastCGI at all)
 #   allocations:          fcgid under bench/alloc_count, after a warmup
 #                         (hello, the SDK's hello, the todo API)
@@ -77,6 +80,11 @@ else
     : "${DURATION:=8}" "${WARMUP:=2}" "${CONNECTIONS:=32}" "${MULTIPLEX:=8}" "${SERVERS:=fcgid,libfcgi,go,php}"
 fi
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+RESPONSE_SIZES=(1 64) UPLOAD_SIZES=(1 32)  # MiB
+((SMOKE)) && RESPONSE_SIZES=(1) UPLOAD_SIZES=(1)
+# The idle-connections row holds thousands of sockets open at once, in
+# fcgid and in the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 die() {
     echo "bench: error: $*" >&2
@@ -108,6 +116,11 @@ source "$BENCH_DIR/lib/report.sh"
 source "$BENCH_DIR/lib/prepare.sh"
 # shellcheck source=lib/measure.sh
 source "$BENCH_DIR/lib/measure.sh"
+# shellcheck source=lib/report_shapes.sh
+source "$BENCH_DIR/lib/report_shapes.sh"
+# shellcheck source=lib/measure_shapes.sh
+source "$BENCH_DIR/lib/measure_shapes.sh"
+((SMOKE)) && IDLE_CONNECTIONS=200
 
 cleanup() {
     local rc=$?
@@ -158,11 +171,19 @@ if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then
     measure_direct direct-sdk fcgid-sdk-param --keep-conn on --uri /users/42
 fi
 for server in "${SERVER_LIST[@]}"; do measure_direct direct-close "$server" --keep-conn off; done
+DIRECT_TRANSPORT=unix
+for server in "${SERVER_LIST[@]}"; do measure_direct direct-close-unix "$server" --keep-conn off; done
+DIRECT_TRANSPORT=tcp
 # Only the servers that say FCGI_MPXS_CONNS=1: libfcgi and PHP-FPM say 0.
 for server in "${SERVER_LIST[@]}"; do
     [[ "$server" == fcgid || "$server" == go ]] || continue
     measure_direct direct-mpx "$server" --keep-conn on --multiplex "$MULTIPLEX"
 done
+# Traffic shapes beyond hello (bench/lib/measure_shapes.sh).
+measure_responses "${RESPONSE_SIZES[@]}"
+measure_uploads "${UPLOAD_SIZES[@]}"
+if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then measure_idle; fi
+measure_pool
 measure_ceiling
 measure_allocations
 
@@ -181,6 +202,7 @@ measure_allocations
     echo "Targets:"
     echo
     render_targets
+    render_shape_targets
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 

@@ -9,6 +9,7 @@
 #   measure_allocations
 
 FCGID_FAILURES=0  # fcgid runs with errors: these fail the benchmark
+DIRECT_TRANSPORT=tcp  # or unix: where measure_direct's server listens
 
 scenario_label() {
     case "$1" in
@@ -18,6 +19,15 @@ scenario_label() {
         nginx-plain-unix) echo "via nginx, no keepalive, unix socket" ;;
         direct-keep) echo "direct (fcgi-bench), KEEP_CONN on" ;;
         direct-close) echo "direct (fcgi-bench), KEEP_CONN off: a connection per request" ;;
+        direct-close-unix) echo "direct (fcgi-bench), KEEP_CONN off: a connection per request, unix socket" ;;
+        direct-resp-*) echo "direct (fcgi-bench), KEEP_CONN on, $BIG_CONNECTIONS connections: a $(size_label "$1") response (bench/plugins/bytes.c)" ;;
+        nginx-resp-*) echo "via nginx, upstream keepalive, TCP, $BIG_CONNECTIONS connections: a $(size_label "$1") response, fastcgi_buffering off" ;;
+        direct-upload-*) echo "direct (fcgi-bench), KEEP_CONN off, $BIG_CONNECTIONS connections: a $(size_label "$1") POST body" ;;
+        nginx-upload-*) echo "via nginx, upstream keepalive, TCP, $BIG_CONNECTIONS connections: a $(size_label "$1") POST body" ;;
+        direct-idle-none) echo "direct (fcgi-bench), KEEP_CONN on, $CONNECTIONS active connections, no idle ones" ;;
+        direct-idle) echo "direct (fcgi-bench), KEEP_CONN on, $CONNECTIONS active connections beside $IDLE_CONNECTIONS idle ones" ;;
+        direct-pool) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: each request completed after 1 ms off the loop ($POOL_THREADS pool threads; Go: its goroutine)" ;;
+        direct-pool-loop) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: the same plugin answering on the loop" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
         direct-busy) echo "direct (fcgi-bench), KEEP_CONN on, busy plugin (~100 µs of CPU per request)" ;;
         direct-sdk) echo "direct (fcgi-bench), KEEP_CONN on, hello.c vs the SDK's hello (sdk_hello.cpp: GET / and GET /users/42)" ;;
@@ -163,7 +173,7 @@ measure_direct() {
     local scenario="$1" server="$2" rss rc=0
     shift 2
     local out="$WORK/logs/$scenario-$server.out"
-    start_server "$server" tcp
+    start_server "$server" "$DIRECT_TRANSPORT"
     local common=("$SERVER_ADDR" -c "$CONNECTIONS" -p "SCRIPT_FILENAME=$WORK/peers/hello.php" --drain-timeout 1)
     "$FCGI_BENCH" "${common[@]}" -d "$WARMUP" "$@" >"$WORK/logs/$scenario-$server.warmup" 2>&1 || rc=$?
     ((rc != 2)) || die "fcgi-bench: $(tail -n 1 "$WORK/logs/$scenario-$server.warmup")"

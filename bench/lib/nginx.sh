@@ -8,13 +8,16 @@
 #   run_wrk PATH SECONDS     wrk -t1 -cCONNECTIONS; sets WRK_RPS,
 #                            WRK_P50_MS, WRK_P99_MS, WRK_ERRORS, WRK_NOTE,
 #                            WRK_REQUESTS
-#                            and WRK_STARTED (for served_connections)
+#                            and WRK_STARTED (for served_connections);
+#                            with WRK_SCRIPT set, wrk runs that Lua
+#                            script (a POST with a body)
 #   served_connections       after stop_nginx: from nginx's access log, how
 #                            many of wrk's connections got answers in the
 #                            last wrk run; sets SERVED_CONNS, SERVED_NOTE
 
 NGINX_PORT=""
 NGINX_PID=""
+WRK_SCRIPT=""
 
 write_nginx_conf() {
     local upstream="$1" optional="" module
@@ -115,7 +118,7 @@ run_wrk() {
     WRK_STARTED="$(date +%s.%N)"
     # --timeout: a request unanswered for 5 s is counted as a timeout error.
     timeout --kill-after=5 $((${seconds%.*} + 30)) \
-        "$WRK_BIN" -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout 5s --latency \
+        "$WRK_BIN" -t1 -c"$CONNECTIONS" -d"${seconds}s" --timeout 5s --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
         "http://127.0.0.1:$NGINX_PORT$path" >"$out" 2>&1 || die "wrk failed: $(tail -n 5 "$out")"
     cat "$out" >>"$WORK/logs/wrk.all"
     WRK_RPS="$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' "$out")"

@@ -4,7 +4,8 @@
 #   install_packages     apt-get what the full run needs and is missing
 #   prepare_binaries     sets FCGID_BIN, FCGID_PLUGIN_DIR, FCGI_BENCH,
 #                        PEERS_BIN, ALLOC_COUNT_SO, BUSY_PLUGIN, SDK_HELLO_PLUGIN,
-#                        TODO_PLUGIN, NGINX_BIN, WRK_BIN, PHP_FPM
+#                        BYTES_PLUGIN, POOL_PLUGIN, TODO_PLUGIN, NGINX_BIN,
+#                        WRK_BIN, PHP_FPM
 #   record_machine       the notes printed above the table
 
 # Debian 12 packages: fcgid's build (as scripts/dev.sh), the peers, nginx, wrk.
@@ -69,6 +70,9 @@ build_fcgid() {
 
 build_peers() {
     PEERS_BIN="$WORK/peers"
+    # The floor of the large-upload rows: always, it is fcgid's yardstick.
+    "${CC:-cc}" -O2 -o "$PEERS_BIN/read_floor" "$BENCH_DIR/peers/read_floor.c" \
+        >"$WORK/logs/build-read-floor.log" 2>&1 || die "building peers/read_floor.c failed (see $WORK/logs/build-read-floor.log)"
     if wants_server libfcgi; then
         "${CC:-cc}" -O2 -o "$PEERS_BIN/libfcgi_hello" "$BENCH_DIR/peers/libfcgi_hello.c" -lfcgi \
             >"$WORK/logs/build-libfcgi.log" 2>&1 || die "building the libfcgi hello failed (is libfcgi-dev installed?)"
@@ -116,6 +120,15 @@ prepare_binaries() {
         -I "$REPO_DIR/include" -Wl,--version-script="$REPO_DIR/packaging/fcgid_plugin_exports.map" \
         -o "$SDK_HELLO_PLUGIN" "$BENCH_DIR/plugins/sdk_hello.cpp" >"$WORK/logs/build-sdk-hello.log" 2>&1 ||
         die "building bench/plugins/sdk_hello.cpp failed (see $WORK/logs/build-sdk-hello.log)"
+    BYTES_PLUGIN="$WORK/peers/bytes.so"
+    "${CC:-cc}" -O2 -shared -fPIC -fvisibility=hidden -I "$REPO_DIR/include" -o "$BYTES_PLUGIN" \
+        "$BENCH_DIR/plugins/bytes.c" >"$WORK/logs/build-bytes.log" 2>&1 ||
+        die "building bench/plugins/bytes.c failed (see $WORK/logs/build-bytes.log)"
+    POOL_PLUGIN="$WORK/peers/pool_sleep.so"
+    "${CXX:-c++}" -std=c++20 -O2 -shared -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -pthread \
+        -I "$REPO_DIR/include" -Wl,--version-script="$REPO_DIR/packaging/fcgid_plugin_exports.map" \
+        -o "$POOL_PLUGIN" "$BENCH_DIR/plugins/pool_sleep.cpp" >"$WORK/logs/build-pool-sleep.log" 2>&1 ||
+        die "building bench/plugins/pool_sleep.cpp failed (see $WORK/logs/build-pool-sleep.log)"
     NGINX_BIN="${NGINX_BIN:-$(find_tool nginx)}"
     WRK_BIN="${WRK_BIN:-$(find_tool wrk)}"
     [[ -n "$NGINX_BIN" ]] || die "nginx not found: scripts/dev.sh installs nginx-light"

@@ -58,7 +58,10 @@ render_targets() {
         function workers(s, label,    r) {
             if (!have(s, "fcgid") || !have(s, "fcgid-w2") || rps(s, "fcgid") <= 0) return
             r = rps(s, "fcgid-w2") / rps(s, "fcgid")
-            printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (target ≥ 1.7×): %s%s\n", label, r, verdict(r >= 1.7), paced(s, "fcgid-w2", r >= 1.7)
+            # The target is for the busy plugin: hello costs so little that the
+            # load generator, on the same two cores, is what limits it.
+            if (s == "direct-busy") printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (target ≥ 1.7×): %s%s\n", label, r, verdict(r >= 1.7), paced(s, "fcgid-w2", r >= 1.7)
+            else printf "- --workers 2, direct KEEP_CONN on, %s: %.2f× one worker (information: no target)\n", label, r
         }
         # Next to a missed target, how busy the run was: the one-thread
         # client in front of the server (nginx worker, fcgi-bench), in % of
@@ -84,7 +87,9 @@ render_targets() {
             for (i = 1; i <= NF; i++) val[$1, $3, i] = $i
             if ($1 ~ /^nginx-todo-/) { if ($3 == "fcgid" && $7 > todo_rss) todo_rss = $7 }
             else if ($3 ~ /^fcgid-sdk/) { if ($7 > sdk_rss) sdk_rss = $7 }
-            else if ($3 == "fcgid" && $1 != "direct-busy" && $7 > max_rss) max_rss = $7
+            # hello only: the shape rows (measure_shapes.sh) run other plugins
+            # or hold thousands of connections, and report their own RSS.
+            else if ($3 == "fcgid" && $1 !~ /^(direct-busy|direct-resp-|nginx-resp-|direct-upload-|nginx-upload-|direct-idle|direct-pool)/ && $7 > max_rss) max_rss = $7
         }
         END {
             for (t = 1; t <= 2; t++) {

@@ -6,7 +6,8 @@
 #   start_server NAME tcp|unix   NAME: fcgid libfcgi go php, fcgid-w2
 #                                (fcgid --workers 2), or fcgid-sdk and
 #                                fcgid-sdk-param (both fcgid with
-#                                plugins/sdk_hello.cpp: the row names differ)
+#                                plugins/sdk_hello.cpp: the row names differ),
+#                                floor (peers/read_floor.c, TCP only)
 #                                With SERVER_APP=todo, the servers serve
 #                                the todo API instead (fcgid todo.so, Go
 #                                peers/go_todo.go, PHP peers/todo.php), with
@@ -136,6 +137,10 @@ start_server_once() {
             else
                 "$PEERS_BIN/go_hello" "$listen" >>"$log" 2>&1 &
             fi
+            ;;
+        floor)
+            [[ "$transport" == tcp ]] || die "read_floor listens on TCP only"
+            "$PEERS_BIN/read_floor" "$listen" >>"$log" 2>&1 &
             ;;
         php)
             sed -e "s|@WORK@|$WORK/run|g" -e "s|@LISTEN@|${listen#unix:}|" -e "s|@SEED@|$TODO_SEED|" \

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <limits>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 #include <fmt/core.h>
@@ -272,13 +274,19 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
     return {};
 }
 
-bool connection::body_too_large(const request& r) const noexcept {
+std::optional<std::uint64_t> connection::announced_body(const request& r) noexcept {
     std::string_view text;
-    if (!r.find_param("CONTENT_LENGTH", text)) return false;
+    if (!r.find_param("CONTENT_LENGTH", text)) return std::nullopt;
     std::uint64_t length = 0;
     const auto result = std::from_chars(text.data(), text.data() + text.size(), length);
-    if (result.ec == std::errc::result_out_of_range) return true;
-    return result.ec == std::errc() && length > context_.limits.max_body_bytes;
+    if (result.ec == std::errc::result_out_of_range) return std::numeric_limits<std::uint64_t>::max();
+    if (result.ec != std::errc()) return std::nullopt;
+    return length;
+}
+
+bool connection::body_too_large(const request& r) const noexcept {
+    const auto length = announced_body(r);
+    return length && *length > context_.limits.max_body_bytes;
 }
 
 void connection::on_stdin(const fcgi::record_view& record) {
@@ -294,6 +302,12 @@ void connection::on_stdin(const fcgi::record_view& record) {
                      record.header.request_id, context_.limits.max_body_bytes);
         r->reject(413);
         return;
+    }
+    // The first body bytes: room for all the web server announced (within
+    // --max-body, checked at the params), taken only now that it is sending.
+    if (r->body_bytes() == 0) {
+        if (const auto length = announced_body(*r); length && *length > record.content.size())
+            r->reserve_body(static_cast<std::size_t>(*length));
     }
     r->append_body(record.content);
 }
@@ -437,6 +451,10 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
         close();  // opened for a request that never came
         return;
     }
+    // Idle at this tick (about once a second): large output buffers go back.
+    // Kept between the responses of a busy connection, they save copying a
+    // large response into fresh memory each time.
+    if (idle()) output_.release_spare();
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
         spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
         close();

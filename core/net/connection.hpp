@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -95,6 +96,9 @@ private:
     std::error_code on_params(const fcgi::record_view& record);
     void on_stdin(const fcgi::record_view& record);
     bool body_too_large(const request& r) const noexcept;
+    // CONTENT_LENGTH as a number (the largest one when it overflows), if
+    // the web server sent a valid one.
+    static std::optional<std::uint64_t> announced_body(const request& r) noexcept;
     void on_get_values(std::string_view content);
     // Logs the error with the record that caused it, then stops reading:
     // answers queued already are written, then the connection closes.

@@ -86,10 +86,15 @@ bool output_queue::wrote(std::size_t bytes) noexcept {
     written_ += bytes;
     if (written_ < writing_buffer_.size()) return false;
     writing_ = false;
-    if (writing_buffer_.capacity() > kept_output_capacity) std::string().swap(writing_buffer_);
-    else writing_buffer_.clear();
+    writing_buffer_.clear();
     written_ = 0;
     return true;
+}
+
+void output_queue::release_spare() noexcept {
+    if (writing_) return;
+    if (writing_buffer_.capacity() > kept_output_capacity) std::string().swap(writing_buffer_);
+    if (pending_.empty() && pending_.capacity() > kept_output_capacity) std::string().swap(pending_);
 }
 
 void output_queue::clear() noexcept {

@@ -85,6 +85,14 @@ public:
     // `bytes` were written; true once the wire buffer is all out.
     bool wrote(std::size_t bytes) noexcept;
     bool empty() const noexcept { return !writing_ && pending_.empty(); }
+    // Frees buffer capacity beyond a typical response's worth. The buffers
+    // keep their size while output flows, so a large response streamed
+    // through them is not copied into fresh memory at every write; the
+    // connection calls this when it finds itself idle at its timeout check
+    // (about once a second), so an idle connection holds no large buffer.
+    void release_spare() noexcept;
+    // Bytes the two buffers have room for (their capacity), in use or not.
+    std::size_t capacity() const noexcept { return pending_.capacity() + writing_buffer_.capacity(); }
     // Drops what is not on the wire: the connection closed.
     void clear() noexcept;
 

@@ -69,6 +69,10 @@ public:
         body_.append(data);
         received_ += data.size();
     }
+    // Makes room for a body of `bytes` at once, so that a large body is
+    // copied in once rather than moved by every doubling of its buffer (each
+    // move of a large buffer also faults in fresh pages).
+    void reserve_body(std::size_t bytes) { body_.reserve(bytes); }
     void end_body() noexcept { body_done_ = true; }
     // The PARAMS stream received so far (before end_params()).
     std::uint64_t params_bytes() const noexcept { return params_.received(); }

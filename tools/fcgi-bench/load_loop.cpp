@@ -2,14 +2,18 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "fcgi_wire.hpp"
 #include "response_reader.hpp"
@@ -42,8 +46,10 @@ struct slot {
     int fd = -1;
     bool connecting = false;
     bool watching_write = false;
-    std::string out;
-    std::size_t out_sent = 0;
+    // The requests due, in order: views of encoded_ (which outlives every
+    // slot), written with one sendmsg, so no request is copied to be sent.
+    std::vector<std::string_view> out;
+    std::size_t out_sent = 0;  // of out.front()
     std::vector<char> in;  // input_size bytes, allocated once
     std::size_t in_begin = 0;
     std::size_t in_end = 0;
@@ -62,11 +68,13 @@ public:
         epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
         for (std::size_t id = 1; id <= options.multiplex; ++id)
-            encoded_.push_back(encode_request(static_cast<std::uint16_t>(id), options.keep_conn, params));
+            encoded_.push_back(
+                encode_request(static_cast<std::uint16_t>(id), options.keep_conn, params, options.body_size));
         slots_.resize(options.connections);
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             slots_[i].index = i;
             slots_[i].requests.resize(options.multiplex);
+            slots_[i].out.reserve(options.multiplex);
             slots_[i].in.resize(input_size);
         }
         result_.served.assign(options.connections, 0);
@@ -157,7 +165,7 @@ void load_loop::issue(slot& s, std::size_t index, time_point now) {
     ++s.active;
     ++issued_;
     if (phase_ == phase::warmup && issued_ == options_.warmup_requests) warmup_sent_ = now;
-    s.out.append(encoded_[index]);
+    s.out.push_back(encoded_[index]);
 }
 
 bool load_loop::open_connection(slot& s) {
@@ -215,21 +223,37 @@ void load_loop::watch_write(slot& s, bool on) {
 
 void load_loop::flush(slot& s) {
     if (s.fd < 0 || s.connecting) return;
-    while (s.out_sent < s.out.size()) {
-        const ssize_t n = ::send(s.fd, s.out.data() + s.out_sent, s.out.size() - s.out_sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            s.out_sent += static_cast<std::size_t>(n);
-            continue;
+    while (!s.out.empty()) {
+        iovec parts[64];
+        std::size_t count = 0;
+        for (const auto& part : s.out) {
+            if (count == std::size(parts)) break;
+            const std::size_t skip = count == 0 ? s.out_sent : 0;
+            parts[count++] = {const_cast<char*>(part.data()) + skip, part.size() - skip};
         }
+        msghdr message{};
+        message.msg_iov = parts;
+        message.msg_iovlen = count;
+        ssize_t n = ::sendmsg(s.fd, &message, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             watch_write(s, true);
             return;
         }
-        connection_lost(s, std::string("send: ") + std::strerror(errno));
-        return;
+        if (n <= 0) {
+            connection_lost(s, std::string("send: ") + std::strerror(errno));
+            return;
+        }
+        // Drop what was sent: whole views, then part of the first left.
+        std::size_t done = 0;
+        while (done < s.out.size() && static_cast<std::size_t>(n) >= s.out[done].size() - s.out_sent) {
+            n -= static_cast<ssize_t>(s.out[done].size() - s.out_sent);
+            s.out_sent = 0;
+            ++done;
+        }
+        s.out.erase(s.out.begin(), s.out.begin() + static_cast<std::ptrdiff_t>(done));
+        s.out_sent += static_cast<std::size_t>(n);
     }
-    s.out.clear();
     s.out_sent = 0;
     watch_write(s, false);
 }

@@ -35,6 +35,9 @@ void setup_options(CLI::App& app, bench_options& o, std::vector<std::string>& pa
         ->check(CLI::Range(1, 65535))->capture_default_str();
     app.add_option("--uri", o.uri, "REQUEST_URI (SCRIPT_NAME, DOCUMENT_URI and QUERY_STRING follow)")
         ->capture_default_str();
+    app.add_option("--body-size", o.body_size,
+                   "POST this many body bytes per request (REQUEST_METHOD, CONTENT_LENGTH and CONTENT_TYPE follow)")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
     app.add_option("-p,--param", params, "NAME=VALUE, added or replacing a default param (repeatable)");
     app.add_flag("--get-values", o.get_values, "Ask FCGI_GET_VALUES first and print the answer");
     app.add_option("--signal-pid", o.signal_pid,
@@ -73,7 +76,14 @@ int main(int argc, char** argv) {
     }
     try {
         const auto to = fcgi_bench::parse_endpoint(options.address);
-        const auto request_params = fcgi_bench::default_params(options.uri, options.params);
+        auto overrides = options.params;
+        if (options.body_size > 0) {
+            // The defaults of a POST; an explicit -p still wins (it comes last).
+            overrides.insert(overrides.begin(), {{"REQUEST_METHOD", "POST"},
+                                                 {"CONTENT_LENGTH", std::to_string(options.body_size)},
+                                                 {"CONTENT_TYPE", "application/octet-stream"}});
+        }
+        const auto request_params = fcgi_bench::default_params(options.uri, overrides);
         std::cout << "fcgi-bench   " << to.text << ", " << options.connections << " connections, keep-conn "
                   << keep_conn << ", " << options.multiplex << " in flight per connection, ";
         if (options.requests > 0)

@@ -19,6 +19,7 @@ struct bench_options {
     std::size_t multiplex = 1;       // requests in flight per connection (keep_conn only)
     std::string uri = "/";           // REQUEST_URI, DOCUMENT_URI, SCRIPT_NAME
     std::vector<std::pair<std::string, std::string>> params;  // added or replacing the defaults
+    std::uint64_t body_size = 0;     // > 0: a POST with this many body bytes (FCGI_STDIN)
     bool get_values = false;         // ask FCGI_GET_VALUES first and print the answer
     pid_t signal_pid = 0;            // SIGUSR2 to this process when measuring starts and ends; 0 = none
     double drain_timeout_s = 2;      // after the window closed, wait this long for answers

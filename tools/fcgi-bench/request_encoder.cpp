@@ -79,7 +79,8 @@ void append_record(std::string& out, std::uint8_t type, std::uint16_t id, std::s
     out.append(header, sizeof header).append(content).append(padding, '\0');
 }
 
-std::string encode_request(std::uint16_t id, bool keep_conn, const param_list& params) {
+std::string encode_request(std::uint16_t id, bool keep_conn, const param_list& params,
+                           std::uint64_t body_size) {
     std::string out;
     const char begin[8] = {0, static_cast<char>(wire::role_responder),
                            static_cast<char>(keep_conn ? wire::flag_keep_conn : 0), 0, 0, 0, 0, 0};
@@ -89,6 +90,15 @@ std::string encode_request(std::uint16_t id, bool keep_conn, const param_list& p
     for (std::size_t at = 0; at < pairs.size(); at += wire::max_content)
         append_record(out, wire::params, id, std::string_view(pairs).substr(at, wire::max_content));
     append_record(out, wire::params, id, {});
+    // The body in records of 32 KiB, the size nginx's default
+    // fastcgi_buffer_size gives its STDIN records.
+    constexpr std::size_t body_record = 32 * 1024;
+    const std::string chunk(body_record, 'b');
+    for (std::uint64_t left = body_size; left > 0;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, body_record));
+        append_record(out, wire::stdin_, id, std::string_view(chunk).substr(0, n));
+        left -= n;
+    }
     append_record(out, wire::stdin_, id, {});
     return out;
 }

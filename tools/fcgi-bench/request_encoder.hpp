@@ -1,5 +1,5 @@
 // The bytes of one request: BEGIN_REQUEST, PARAMS, the empty PARAMS, the
-// empty STDIN (a GET without a body), as nginx sends them.
+// body in STDIN records (none for a GET), the empty STDIN, as nginx sends them.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,9 @@ void append_name_value(std::string& out, std::string_view name, std::string_view
 // spec recommends and nginx does.
 void append_record(std::string& out, std::uint8_t type, std::uint16_t id, std::string_view content);
 
-// The whole request. Encoded once per request id, then copied for each send.
-std::string encode_request(std::uint16_t id, bool keep_conn, const param_list& params);
+// The whole request with `body_size` body bytes. Encoded once per request
+// id; sends point into it.
+std::string encode_request(std::uint16_t id, bool keep_conn, const param_list& params,
+                           std::uint64_t body_size = 0);
 
 }  // namespace fcgi_bench

@@ -135,5 +135,25 @@ TEST(OutputQueue, AWaiterAddedWhileWritableWakesTheConnection) {
     EXPECT_EQ(wakes, 1);
 }
 
+TEST(OutputQueue, KeepsLargeBuffersWhileOutputFlowsAndGivesThemBackWhenAsked) {
+    output_queue q(4 * 1024 * 1024);
+    const std::string chunk(512 * 1024, 'x');
+    q.append_stream(1, fcgi::record_type::stdout_, chunk);
+    drain_all(q);
+    q.append_stream(1, fcgi::record_type::stdout_, chunk);
+    drain_all(q);
+    // A streamed response reuses the buffers it grew rather than growing
+    // fresh ones for every write.
+    EXPECT_GE(q.capacity(), chunk.size());
+    q.release_spare();
+    EXPECT_LE(q.capacity(), 2 * 64 * 1024u);
+    // Small buffers stay: the usual response allocates nothing.
+    q.append_stream(1, fcgi::record_type::stdout_, "hello");
+    drain_all(q);
+    const std::size_t small = q.capacity();
+    q.release_spare();
+    EXPECT_EQ(q.capacity(), small);
+}
+
 }  // namespace
 }  // namespace fcgid::net
