@@ -23,11 +23,11 @@
 #include <system_error>
 #include <vector>
 
-#include <boost/asio/generic/stream_protocol.hpp>
 
 #include "config/server_config.hpp"
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
+#include "net/accepted_socket.hpp"
 #include "net/endpoint_text.hpp"
 #include "net/handler_memory.hpp"
 #include "net/input_budget.hpp"
@@ -50,7 +50,7 @@ struct connection_context {
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-    using socket_type = boost::asio::generic::stream_protocol::socket;
+    using socket_type = accepted_socket;
 
     // `peer` is the address accept() returned, named in log lines.
     connection(const connection_context& context, socket_type socket,

@@ -97,7 +97,9 @@ int server::run() {
 // Accepting is done with accept4() rather than Asio's accept: SOCK_CLOEXEC
 // keeps connections out of programs a plugin starts (system(), popen()),
 // and SOCK_NONBLOCK comes in the same call. Asio still registers each
-// socket with its reactor (assign) and serves it as before.
+// socket with its reactor and serves it as before, told that the socket is
+// non-blocking and not shared (accepted_socket.hpp: no ioctl, no
+// EPOLL_CTL_DEL per connection).
 //
 // At most one accept is ever scheduled (accept_scheduled_): from a post (take
 // the next one on a later turn), the listening socket turning readable, or a
@@ -206,7 +208,7 @@ void server::take_connection(int fd) {
     }
     connection::socket_type socket(io_);
     boost::system::error_code ec;
-    socket.assign(accepted_peer_.protocol(), fd, ec);
+    socket.adopt(accepted_peer_.protocol(), fd, ec);
     if (ec) {
         // The reactor could not take it (out of memory): the web server sees
         // the connection close and retries elsewhere.
