@@ -39,8 +39,6 @@ constexpr int reads_per_turn = 4;
 // How long a draining connection that never carried a request waits for one.
 constexpr std::chrono::seconds drain_grace{1};
 
-// Enough for the usual one request at a time, and a few multiplexed ones.
-constexpr std::size_t max_spare_requests = 4;
 
 }  // namespace
 
@@ -315,7 +313,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
-    requests_.push_back({make_request(id, body.keep_conn()), std::move(slot)});
+    requests_.push_back({context_.requests.take(output_, id, body.keep_conn()), std::move(slot)});
     ++requests_seen_;
     return {};
 }
@@ -568,7 +566,6 @@ void connection::close() {
     in_.reset();
     // Whatever is still in flight can no longer be answered: tell the plugin.
     abandon_requests();
-    spare_requests_.clear();
     budget_.clear();
     output_.clear();
     spdlog::debug("connection from {} closed", peer_);
@@ -576,18 +573,6 @@ void connection::close() {
 }
 
 // ---- Requests ----------------------------------------------------------------------
-
-std::shared_ptr<request> connection::make_request(std::uint16_t id, bool keep_conn) {
-    for (std::size_t i = 0; i < spare_requests_.size(); ++i) {
-        if (spare_requests_[i].use_count() != 1) continue;
-        std::shared_ptr<request> r = std::move(spare_requests_[i]);
-        spare_requests_[i] = std::move(spare_requests_.back());
-        spare_requests_.pop_back();
-        r->reset(id, keep_conn);
-        return r;
-    }
-    return std::make_shared<request>(output_, id, keep_conn);
-}
 
 std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
     for (const auto& entry : requests_)
@@ -600,7 +585,7 @@ bool connection::forget(const request& r) noexcept {
                                  [&](const in_flight& entry) { return entry.r.get() == &r; });
     if (it == requests_.end()) return false;
     budget_.give_back(r.received_bytes());
-    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(it->r));
+    context_.requests.give_back(std::move(it->r));
     requests_.erase(it);  // gives its slot back
     return true;
 }

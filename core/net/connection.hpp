@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "config/server_config.hpp"
 #include "fcgi/decoder.hpp"
@@ -34,6 +35,7 @@
 #include "net/handler_memory.hpp"
 #include "net/input_budget.hpp"
 #include "net/output_queue.hpp"
+#include "net/request_pool.hpp"
 #include "net/request_slots.hpp"
 
 namespace fcgid::net {
@@ -63,6 +65,7 @@ struct connection_context {
     request_dispatcher& dispatcher;   // where complete requests go
     server_inbox& inbox;              // where the server hears back
     shared_input& input;              // the loop's read buffer
+    request_pool& requests;           // finished requests, for reuse
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -144,8 +147,6 @@ private:
 
     // ---- Requests ----
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
-    // A request object for `id`: a recycled one when one is free.
-    std::shared_ptr<request> make_request(std::uint16_t id, bool keep_conn);
     // Drops `r` from the requests in flight; false if it was not there.
     bool forget(const request& r) noexcept;
     // Aborts and detaches every request in flight: none will be answered.
@@ -178,10 +179,8 @@ private:
 
     output_queue output_;
 
-    std::vector<in_flight> requests_;
-    // Finished requests kept for reuse; one still referenced elsewhere (a
-    // plugin's hold, a posted call) is skipped until it is free.
-    std::vector<std::shared_ptr<request>> spare_requests_;
+    // Nearly always one: inline, so a connection allocates nothing for it.
+    boost::container::small_vector<in_flight, 1> requests_;
     // Scratch list for settle(), kept for its capacity.
     std::vector<std::shared_ptr<request>> writable_;
 

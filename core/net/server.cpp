@@ -41,6 +41,10 @@ constexpr std::chrono::milliseconds balance_delay{1};
 // trip through the loop (an epoll_wait) per connection.
 constexpr int accepts_per_turn = 8;
 
+// Finished requests kept for reuse (request_pool): enough for as many in
+// flight at once as a busy web server keeps connections to one process.
+constexpr std::size_t spare_requests = 128;
+
 const char* signal_name(int signal_number) {
     switch (signal_number) {
         case SIGTERM: return "SIGTERM";
@@ -63,7 +67,7 @@ server::server(asio::io_context& io, const config::limits_config& limits,
     : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
       slots_(limits.max_requests),
       inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
-      context_{limits_, slots_, dispatcher_, inbox_, input_}, acceptor_(std::move(listen.socket)),
+      requests_(spare_requests), context_{limits_, slots_, dispatcher_, inbox_, input_, requests_}, acceptor_(std::move(listen.socket)),
       signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
       sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {}
 

@@ -132,6 +132,7 @@ private:
     request_slots slots_;
     server_inbox inbox_;
     shared_input input_;
+    request_pool requests_;
     const connection_context context_;
     acceptor acceptor_;
     // Where accept4() writes the next peer's address.
