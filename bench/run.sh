@@ -46,6 +46,7 @@ usage: bench/run.sh [--smoke] [options]
   --warmup S           seconds of warmup before each run (default 2; smoke 1)
   --connections N      client connections (default 32; smoke 4)
   --multiplex M        requests in flight per connection in the multiplexed run (default 8; smoke 4)
+  --idle N             idle kept-alive connections held in the idle run (default 10000; smoke 200)
   --servers LIST       comma-separated subset of fcgid,libfcgi,go,php (default all; smoke fcgid)
   --work DIR           work dir (default build-bench/ in the repo; smoke: a temp dir)
   --no-install         do not apt-get anything
@@ -54,7 +55,7 @@ usage: bench/run.sh [--smoke] [options]
 USAGE
 }
 
-SMOKE=0 DURATION="" WARMUP="" CONNECTIONS="" MULTIPLEX="" SERVERS="" WORK=""
+SMOKE=0 DURATION="" WARMUP="" CONNECTIONS="" MULTIPLEX="" IDLE="" SERVERS="" WORK=""
 INSTALL=1 BUILD=1 FCGI_BENCH="${FCGI_BENCH_BIN:-}"
 while (($#)); do
     case "$1" in
@@ -63,6 +64,7 @@ while (($#)); do
         --warmup) WARMUP="$2"; shift ;;
         --connections) CONNECTIONS="$2"; shift ;;
         --multiplex) MULTIPLEX="$2"; shift ;;
+        --idle) IDLE="$2"; shift ;;
         --servers) SERVERS="$2"; shift ;;
         --work) WORK="$2"; shift ;;
         --no-install) INSTALL=0 ;;
@@ -75,9 +77,9 @@ while (($#)); do
 done
 if ((SMOKE)); then
     INSTALL=0 BUILD=0
-    : "${DURATION:=1}" "${WARMUP:=1}" "${CONNECTIONS:=4}" "${MULTIPLEX:=4}" "${SERVERS:=fcgid}"
+    : "${DURATION:=1}" "${WARMUP:=1}" "${CONNECTIONS:=4}" "${MULTIPLEX:=4}" "${IDLE:=200}" "${SERVERS:=fcgid}"
 else
-    : "${DURATION:=8}" "${WARMUP:=2}" "${CONNECTIONS:=32}" "${MULTIPLEX:=8}" "${SERVERS:=fcgid,libfcgi,go,php}"
+    : "${DURATION:=8}" "${WARMUP:=2}" "${CONNECTIONS:=32}" "${MULTIPLEX:=8}" "${IDLE:=10000}" "${SERVERS:=fcgid,libfcgi,go,php}"
 fi
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 RESPONSE_SIZES=(1 64) UPLOAD_SIZES=(1 32)  # MiB
@@ -103,7 +105,7 @@ if [[ -z "$WORK" ]]; then
 fi
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
-rm -rf "$WORK/logs" "$WORK/run" "$WORK/results.tsv" "$WORK/alloc.tsv"
+rm -rf "$WORK/logs" "$WORK/run" "$WORK/results.tsv" "$WORK/alloc.tsv" "$WORK/idle.tsv"
 mkdir -p "$WORK/logs" "$WORK/run" "$WORK/peers"
 
 # shellcheck source=lib/servers.sh
@@ -158,6 +160,9 @@ for server in "${SERVER_LIST[@]}"; do measure_direct direct-keep "$server" --kee
 # here, which shares the machine's two cores: a second worker can only help
 # where the handler is what limits throughput.
 if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then
+    # The same load with IDLE idle kept-alive connections open besides
+    # (libfcgi and PHP-FPM's one child serve one connection at a time).
+    measure_idle fcgid
     measure_direct direct-keep fcgid-w2 --keep-conn on
     SERVER_PLUGIN="$BUSY_PLUGIN"
     measure_direct direct-busy fcgid --keep-conn on

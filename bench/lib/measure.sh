@@ -5,6 +5,7 @@
 #   measure_nginx SERVER tcp|unix keep|plain [SCENARIO PATH]
 #   measure_direct SCENARIO SERVER FCGI-BENCH-OPTIONS...
 #   measure_todo SCENARIO SEED PATH
+#   measure_idle SERVER
 #   measure_ceiling
 #   measure_allocations
 
@@ -29,6 +30,7 @@ scenario_label() {
         direct-pool) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: each request completed after 1 ms off the loop ($POOL_THREADS pool threads; Go: its goroutine)" ;;
         direct-pool-loop) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: the same plugin answering on the loop" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
+        direct-idle) echo "direct (fcgi-bench), KEEP_CONN on, with $IDLE idle kept-alive connections open" ;;
         direct-busy) echo "direct (fcgi-bench), KEEP_CONN on, busy plugin (~100 µs of CPU per request)" ;;
         direct-sdk) echo "direct (fcgi-bench), KEEP_CONN on, hello.c vs the SDK's hello (sdk_hello.cpp: GET / and GET /users/42)" ;;
         nginx-todo-one) echo "todo API via nginx, upstream keepalive, TCP: GET /todos/42 of 100" ;;
@@ -208,6 +210,75 @@ measure_direct() {
     if [[ "$server" == fcgid* ]] && ((rc != 0)); then
         fcgid_failed "$scenario: $(grep -E '^(requests|  error|connections)' "$out" | tr '\n' ' ')"
     fi
+}
+
+# Many idle connections: IDLE more connections opened first, each served one
+# request with FCGI_KEEP_CONN and then left idle (a web server's pool of
+# upstream connections), held while the usual load runs (KEEP_CONN on). The
+# server's RSS is read before they open and once they are all open, before
+# the load: the difference over IDLE is what one idle connection costs
+# ($WORK/idle.tsv, in the targets). req/s and p99 compare with direct-keep.
+measure_idle() {
+    local server="$1" out="$WORK/logs/direct-idle-$1.out" rc=0 rss0 rss1 ticks waited client0 client_idle
+    # Each idle connection is a descriptor in the server and one in fcgi-bench.
+    ulimit -n "$((IDLE + 1024))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    ((IDLE + 200 < $(ulimit -n))) || die "ulimit -n $(ulimit -n) is too low for $IDLE idle connections"
+    SERVER_ARGS=(--max-connections "$((IDLE + CONNECTIONS + 100))")
+    start_server "$server" tcp
+    SERVER_ARGS=()
+    rss0="$(vm_rss_kib "${SERVER_PIDS[0]}")"
+    "$FCGI_BENCH" "$SERVER_ADDR" -c "$CONNECTIONS" -d "$WARMUP" --keep-conn on >/dev/null 2>&1 ||
+        die "fcgi-bench: the warmup before the idle connections failed"
+    "$FCGI_BENCH" "$SERVER_ADDR" -c "$CONNECTIONS" -d "$DURATION" --keep-conn on --idle "$IDLE" \
+        --idle-pause 1 --strict >"$out" 2>&1 &
+    local bench_pid=$!
+    note_children_cpu
+    client0="$CHILDREN_CPU"
+    for ((waited = 0; waited < 600; waited++)); do
+        grep -qs '^idle ' "$out" && break
+        kill -0 "$bench_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^idle ' "$out" || { wait "$bench_pid" || true; die "fcgi-bench: the idle connections did not open: $(tail -n 1 "$out")"; }
+    rss1="$(vm_rss_kib "${SERVER_PIDS[0]}")"
+    ticks="$(server_cpu_ticks)"  # the load starts after the pause
+    client_idle="$(process_ticks "$bench_pid")"  # fcgi-bench's CPU for opening them
+    busy_window_start
+    wait "$bench_pid" || rc=$?
+    busy_window_end
+    ticks=$(($(server_cpu_ticks) - ticks))
+    if ((rc == 2)) || ! grep -q '^RESULT ' "$out"; then die "fcgi-bench: $(tail -n 1 "$out")"; fi
+    # fcgi-bench's CPU during the load: all of it (reaped now) less what
+    # opening the idle connections took.
+    local client_busy
+    note_children_cpu
+    client_busy="$(awk -v a="$client0" -v b="$CHILDREN_CPU" -v i="$client_idle" -v hz="$CLK_TCK" -v d="$DURATION" \
+        'BEGIN { c = b - a - i / hz; if (c < 0) c = 0; printf "%.0f", 100 * c / d }')"
+    local rss
+    rss="$(server_peak_rss_kib)"
+    stop_server
+    local per_idle
+    per_idle="$(awk -v a="$rss0" -v b="$rss1" -v n="$IDLE" 'BEGIN { printf "%.2f", (b - a) / n }')"
+    printf '%s\t%s\t%s\n' "$server" "$IDLE" "$per_idle" >>"$WORK/idle.tsv"
+    local errors note
+    errors=$(($(field errors "$out") + $(field non200 "$out")))
+    note="$(field served_conns "$out") of $(field conns "$out") active connections served; $(grep '^idle .*still open' "$out" | sed 's/^idle *//'): RSS $rss0 -> $rss1 KiB, $per_idle KiB per idle connection"
+    record direct-idle "$server" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" \
+        "$rss" "$errors" "$note" "$(field served_conns "$out")" "$(field conns "$out")" \
+        "$(cpu_per_request "$ticks" "$(field answered "$out")")" "$client_busy" "$MACHINE_BUSY"
+    if [[ "$server" == fcgid* ]] && ((rc != 0)); then
+        fcgid_failed "direct-idle: $(grep -E '^(requests|  error|connections|idle)' "$out" | tr '\n' ' ')"
+    fi
+}
+
+# note_children_cpu: sets CHILDREN_CPU to the user + system CPU seconds of
+# this shell's reaped children. Not to be called in $(...): `times` in a
+# subshell sees the subshell's children, none.
+note_children_cpu() {
+    times >"$WORK/run/times"
+    CHILDREN_CPU="$(awk 'NR == 2 {
+        for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+        printf "%.3f", t }' "$WORK/run/times")"
 }
 
 measure_ceiling() {

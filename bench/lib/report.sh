@@ -43,7 +43,7 @@ render_allocations() {
 # The issue's targets, checked against this run. Information only: timing
 # never decides the exit status.
 render_targets() {
-    awk -F'\t' -v alloc_file="$WORK/alloc.tsv" '
+    awk -F'\t' -v alloc_file="$WORK/alloc.tsv" -v idle_file="$WORK/idle.tsv" '
         function rps(s, srv) { return val[s, srv, 4] }
         function have(s, srv) { return ((s, srv, 4) in val) }
         function ratio(s) { return rps(s, "fcgid") / rps(s, "libfcgi") }
@@ -115,6 +115,17 @@ render_targets() {
                 printf "- direct, multiplexed: fcgid %.2f× libfcgi (KEEP_CONN on) (target ≥ 5×): %s%s\n", r, verdict(r >= 5), starved("direct-keep", "libfcgi")
             } else {
                 printf "- direct, multiplexed: not measured against libfcgi\n"
+            }
+            # Many idle connections: what each costs, and what they cost the active ones.
+            while ((getline line < idle_file) > 0) {
+                split(line, a, "\t")
+                printf "- %s idle kept-alive connections: %s KiB of RSS per idle connection (target ≤ 2 KiB): %s\n", a[2], a[3], verdict(a[3] + 0 <= 2)
+            }
+            if (have("direct-idle", "fcgid") && have("direct-keep", "fcgid") && rps("direct-keep", "fcgid") > 0) {
+                r = rps("direct-idle", "fcgid") / rps("direct-keep", "fcgid")
+                printf "- direct, KEEP_CONN on, with the idle connections open: %.2f× the req/s without them (target ≥ 0.9×): %s\n", r, verdict(r >= 0.9)
+                p = val["direct-idle", "fcgid", 6]
+                printf "- direct, KEEP_CONN on, with the idle connections open: p99 %s ms (target < 5 ms): %s\n", p, verdict(p < 5)
             }
             workers("direct-keep", "hello")
             workers("direct-busy", "busy plugin")

@@ -196,6 +196,11 @@ server_peak_rss_kib() {
     echo "$total"
 }
 
+# vm_rss_kib PID: its resident memory now (VmRSS), in KiB.
+vm_rss_kib() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
 # stop_pid PID: TERM, then KILL after 5 s; quiet if it is gone already.
 stop_pid() {
     kill -TERM "$1" 2>/dev/null || return 0

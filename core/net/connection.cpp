@@ -1,6 +1,11 @@
 #include "net/connection.hpp"
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -24,27 +29,33 @@ namespace {
 namespace asio = boost::asio;
 using fcgi::record_type;
 
-// Enough for a typical request's params and a small body in one read; grows
-// up to fcgi::max_record_size when a bigger record arrives, never beyond.
+// The first size of a connection's own input buffer, for a record split
+// across reads; grows up to fcgi::max_record_size, never beyond.
 constexpr std::size_t initial_input_size = 16 * 1024;
+
+// Reads in one turn before the connection lets others have theirs (a peer
+// sending without pause); the next turn is posted, so nothing is left
+// unread behind the edge-triggered reactor.
+constexpr int reads_per_turn = 4;
 
 // How long a draining connection that never carried a request waits for one.
 constexpr std::chrono::seconds drain_grace{1};
 
-// Enough for the usual one request at a time, and a few multiplexed ones.
-constexpr std::size_t max_spare_requests = 4;
 
 }  // namespace
 
-connection::connection(const connection_context& context, socket_type socket,
-                       const socket_type::endpoint_type& peer)
-    : context_(context), socket_(std::move(socket)), peer_{peer},
-      in_(std::make_unique_for_overwrite<char[]>(initial_input_size)), in_size_(initial_input_size),
+connection::connection(const connection_context& context, const boost::asio::any_io_executor& executor,
+                       int fd, const socket_type::endpoint_type& peer)
+    : context_(context), socket_(executor), fd_(fd), protocol_(peer.protocol()), peer_{peer},
       budget_(context.limits.max_params_bytes, context.limits.max_body_bytes),
       output_(context.limits.max_output_buffer), last_read_(std::chrono::steady_clock::now()),
       last_write_(last_read_) {}
 
-connection::~connection() = default;
+connection::~connection() {
+    // Closed by close() in every normal path; the socket closes itself once
+    // registered.
+    if (!closed_ && !socket_.is_open()) ::close(fd_);
+}
 
 void connection::start() {
     spdlog::debug("connection from {}", peer_);
@@ -53,7 +64,19 @@ void connection::start() {
     output_.set_wake([this] {
         asio::post(socket_.get_executor(), [self = shared_from_this()] { self->settle(); });
     });
-    do_read();
+    read_turn();
+}
+
+bool connection::registered_with_loop() {
+    if (socket_.is_open()) return true;
+    boost::system::error_code ec;
+    socket_.adopt(protocol_, fd_, ec);
+    if (!ec) return true;
+    // The reactor could not take it (out of memory): the web server sees
+    // the connection close.
+    spdlog::warn("{}: closing connection: {}", peer_, ec.message());
+    close();
+    return false;
 }
 
 // ---- Turns -------------------------------------------------------------------------
@@ -95,62 +118,118 @@ void connection::forget_finished() {
 
 // ---- Reading ---------------------------------------------------------------------
 
-void connection::do_read() {
-    if (closed_ || !reading_) return;
-    if (in_end_ == in_size_) {
-        // The buffer is full of one unfinished record: make room at the front
-        // first, and grow only if the record is really that large.
-        if (in_begin_ > 0) {
-            std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        } else {
-            const std::size_t bigger_size = std::min(in_size_ * 2, fcgi::max_record_size);
-            auto bigger = std::make_unique_for_overwrite<char[]>(bigger_size);
-            std::memcpy(bigger.get(), in_.get(), in_end_);
-            in_ = std::move(bigger);
-            in_size_ = bigger_size;
+bool connection::wants_input() const noexcept {
+    // Every request is answered and one of them ended without KEEP_CONN:
+    // the connection closes once the answer is written, and anything the
+    // web server might still send would go unread anyway.
+    return !closed_ && reading_ && !(close_when_idle_ && requests_.empty());
+}
+
+void connection::read_turn() {
+    for (int reads = 0; wants_input(); ++reads) {
+        if (reads == reads_per_turn) {
+            asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_turn(); });
+            return;
+        }
+        const bool holding = in_end_ > in_begin_;
+        if (holding) make_room_for_input();
+        char* const into = holding ? in_.get() + in_end_ : context_.input.data();
+        const std::size_t room = holding ? in_size_ - in_end_ : shared_input::size;
+        const ssize_t got = ::recv(fd_, into, room, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                wait_readable();
+                return;
+            }
+            // A reset: an expected ending, not an error.
+            spdlog::debug("read from {}: {}", peer_, std::strerror(errno));
+            close();
+            return;
+        }
+        begin_turn();
+        if (got == 0) {
+            on_peer_finished_sending();
+            settle();
+            return;
+        }
+        take_input(into, static_cast<std::size_t>(got));
+        settle();
+        // A short read emptied the socket: whatever comes next raises a new
+        // edge for the reactor, so waiting now misses nothing.
+        if (static_cast<std::size_t>(got) < room) {
+            if (wants_input()) wait_readable();
+            return;
         }
     }
-    socket_.async_read_some(
-        asio::buffer(in_.get() + in_end_, in_size_ - in_end_),
-        with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
-                                                              std::size_t bytes) {
-            self->on_read(ec, bytes);
+}
+
+void connection::wait_readable() {
+    if (!registered_with_loop()) return;
+    socket_.async_wait(
+        socket_type::wait_read,
+        with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (self->closed_) return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            self->read_turn();
         }));
 }
 
-void connection::on_read(const boost::system::error_code& ec, std::size_t bytes) {
-    if (closed_) return;
-    if (ec == asio::error::eof) {
-        begin_turn();
-        on_peer_finished_sending();
-        settle();
+void connection::make_room_for_input() {
+    if (in_end_ < in_size_) return;
+    // The buffer is full of one unfinished record: make room at the front
+    // first, and grow only if the record is really that large.
+    if (in_begin_ > 0) {
+        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
         return;
     }
-    if (ec) {
-        // A reset or our own close: expected endings, not errors.
-        if (ec != asio::error::operation_aborted) spdlog::debug("read from {}: {}", peer_, ec.message());
-        close();
-        return;
+    const std::size_t bigger_size = std::min(in_size_ * 2, fcgi::max_record_size);
+    auto bigger = std::make_unique_for_overwrite<char[]>(bigger_size);
+    std::memcpy(bigger.get(), in_.get(), in_end_);
+    in_ = std::move(bigger);
+    in_size_ = bigger_size;
+}
+
+void connection::take_input(char* data, std::size_t bytes) {
+    const auto now = std::chrono::steady_clock::now();
+    last_read_ = now;
+    const bool held = in_end_ > in_begin_;
+    if (!held) partial_since_ = now;
+    std::string_view input(data, bytes);
+    if (held) {
+        in_end_ += bytes;
+        input = std::string_view(in_.get() + in_begin_, in_end_ - in_begin_);
     }
-    begin_turn();
-    if (in_end_ == in_begin_) partial_since_ = std::chrono::steady_clock::now();
-    in_end_ += bytes;
-    last_read_ = std::chrono::steady_clock::now();
-    const std::size_t consumed_before = in_begin_;
-    if (process_input()) {
-        // What is left now is a new partial record: it started with this read.
-        if (in_begin_ != consumed_before) partial_since_ = last_read_;
+    const auto consumed = process_input(input);
+    if (!consumed) return;  // a protocol error: nothing more is read
+    // What is left now is a new partial record if anything was consumed.
+    if (*consumed != 0) partial_since_ = now;
+    const std::string_view rest = input.substr(*consumed);
+    if (held) {
+        in_begin_ += *consumed;
         if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    } else if (!rest.empty()) {
+        // Keep the unfinished record's bytes: the shared buffer is the next
+        // connection's as soon as this turn ends.
+        if (in_size_ < rest.size()) {
+            in_size_ = std::max(initial_input_size, std::min(rest.size() * 2, fcgi::max_record_size));
+            in_size_ = std::max(in_size_, rest.size());
+            in_ = std::make_unique_for_overwrite<char[]>(in_size_);
+        }
+        std::memcpy(in_.get(), rest.data(), rest.size());
+        in_begin_ = 0;
+        in_end_ = rest.size();
     }
-    settle();
-    // Every request is answered and one of them ended without KEEP_CONN:
-    // the connection closes once the answer is written, and anything the web
-    // server might still send would go unread anyway. Reading again would
-    // only cost a call to find its EOF.
-    if (close_when_idle_ && requests_.empty()) return;
-    do_read();
+    // Idle with nothing held: the buffer goes, so idle connections hold none.
+    if (in_end_ == in_begin_ && requests_.empty() && in_) {
+        in_.reset();
+        in_size_ = 0;
+    }
 }
 
 // The web server closed (or shut its sending side): in FastCGI that aborts
@@ -167,24 +246,26 @@ void connection::on_peer_finished_sending() {
     close_when_idle_ = true;
 }
 
-bool connection::process_input() {
+std::optional<std::size_t> connection::process_input(std::string_view input) {
+    std::size_t consumed = 0;
     while (!closed_) {
         fcgi::record_view record;
         std::error_code ec;
-        const std::string_view input(in_.get() + in_begin_, in_end_ - in_begin_);
-        const std::size_t used = fcgi::decode_record(input, record, ec);
+        const std::string_view rest = input.substr(consumed);
+        const std::size_t used = fcgi::decode_record(rest, record, ec);
         if (ec == fcgi::errc::need_more) break;
         if (!ec) ec = handle_record(record);
         if (ec) {
-            protocol_error(ec, input.substr(0, used != 0 ? used : fcgi::max_record_size));
-            return false;
+            protocol_error(ec, rest.substr(0, used != 0 ? used : fcgi::max_record_size));
+            return std::nullopt;
         }
-        in_begin_ += used;
+        consumed += used;
         // What the record set off (a request answered at once) is settled
         // before the next record can refer to it.
         forget_finished();
     }
-    return !closed_;
+    if (closed_) return std::nullopt;
+    return consumed;
 }
 
 std::error_code connection::handle_record(const fcgi::record_view& record) {
@@ -234,7 +315,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
     }
-    requests_.push_back({make_request(id, body.keep_conn()), std::move(slot)});
+    requests_.push_back({context_.requests.take(output_, id, body.keep_conn()), std::move(slot)});
     ++requests_seen_;
     return {};
 }
@@ -361,33 +442,53 @@ void connection::protocol_error(std::error_code ec, std::string_view record_byte
 void connection::flush() {
     if (closed_ || !output_.begin_write()) return;
     last_write_ = std::chrono::steady_clock::now();
-    do_write();
+    write_now();
 }
 
-// Writes piece by piece rather than with one async_write, so that each bit of
-// progress counts for the write timeout and frees room for the plugin.
-void connection::do_write() {
-    const std::string_view unwritten = output_.unwritten();
-    socket_.async_write_some(
-        asio::buffer(unwritten.data(), unwritten.size()),
-        with_memory(write_memory_, [self = shared_from_this()](const boost::system::error_code& ec,
-                                                               std::size_t bytes) {
-            self->on_write(ec, bytes);
-        }));
-}
-
-void connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
-    if (closed_) return;
-    if (ec) {
-        if (ec != asio::error::operation_aborted) spdlog::debug("write to {}: {}", peer_, ec.message());
-        close();
-        return;
+// Writes straight from the turn that produced the output: the socket nearly
+// always takes a response whole, and then no completion has to come back
+// through the loop. Piece by piece rather than all at once when it does
+// not, so that each bit of progress counts for the write timeout and frees
+// room for the plugin.
+void connection::write_now() {
+    for (;;) {
+        const std::string_view unwritten = output_.unwritten();
+        const ssize_t sent = ::send(fd_, unwritten.data(), unwritten.size(), MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                wait_writable();
+                return;
+            }
+            spdlog::debug("write to {}: {}", peer_, std::strerror(errno));
+            close();
+            return;
+        }
+        last_write_ = std::chrono::steady_clock::now();
+        if (!output_.wrote(static_cast<std::size_t>(sent))) {
+            // The socket's buffer is full: wait for room.
+            wait_writable();
+            return;
+        }
+        if (!output_.begin_write()) return;  // all out
     }
-    begin_turn();
-    last_write_ = std::chrono::steady_clock::now();
-    if (!output_.wrote(bytes)) do_write();
-    // Room was freed: waiting writers go on, and the next batch goes out.
-    settle();
+}
+
+void connection::wait_writable() {
+    if (!registered_with_loop()) return;
+    socket_.async_wait(
+        socket_type::wait_write,
+        with_memory(write_memory_, [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (self->closed_) return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            self->begin_turn();
+            self->write_now();
+            // Room was freed: waiting writers go on, and the next batch goes out.
+            self->settle();
+        }));
 }
 
 // ---- Lifetime ----------------------------------------------------------------------
@@ -405,8 +506,8 @@ void connection::close_if_done() {
     // One with input waiting (a partial record, or bytes not read yet) has
     // a request on its way for sure: serve it first.
     if (!draining_ || requests_seen_ == 0 || in_end_ > in_begin_) return;
-    boost::system::error_code ec;
-    if (socket_.available(ec) > 0 && !ec) return;
+    int unread = 0;
+    if (::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0) return;
     close();
 }
 
@@ -471,14 +572,18 @@ void connection::drain() {
 void connection::close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
     // shutdown() first: the web server sees the end even if a process the
     // plugin forked still holds a copy of the descriptor.
-    socket_.shutdown(socket_type::shutdown_both, ignored);
-    socket_.close(ignored);
+    ::shutdown(fd_, SHUT_RDWR);
+    if (socket_.is_open()) {
+        boost::system::error_code ignored;
+        socket_.close(ignored);  // cancels what waits: the handlers see closed_
+    } else {
+        ::close(fd_);
+    }
+    in_.reset();
     // Whatever is still in flight can no longer be answered: tell the plugin.
     abandon_requests();
-    spare_requests_.clear();
     budget_.clear();
     output_.clear();
     spdlog::debug("connection from {} closed", peer_);
@@ -486,18 +591,6 @@ void connection::close() {
 }
 
 // ---- Requests ----------------------------------------------------------------------
-
-std::shared_ptr<request> connection::make_request(std::uint16_t id, bool keep_conn) {
-    for (std::size_t i = 0; i < spare_requests_.size(); ++i) {
-        if (spare_requests_[i].use_count() != 1) continue;
-        std::shared_ptr<request> r = std::move(spare_requests_[i]);
-        spare_requests_[i] = std::move(spare_requests_.back());
-        spare_requests_.pop_back();
-        r->reset(id, keep_conn);
-        return r;
-    }
-    return std::make_shared<request>(output_, id, keep_conn);
-}
 
 std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
     for (const auto& entry : requests_)
@@ -510,7 +603,7 @@ bool connection::forget(const request& r) noexcept {
                                  [&](const in_flight& entry) { return entry.r.get() == &r; });
     if (it == requests_.end()) return false;
     budget_.give_back(r.received_bytes());
-    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(it->r));
+    context_.requests.give_back(std::move(it->r));
     requests_.erase(it);  // gives its slot back
     return true;
 }

@@ -24,15 +24,18 @@
 #include <system_error>
 #include <vector>
 
-#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "config/server_config.hpp"
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
+#include "net/accepted_socket.hpp"
 #include "net/endpoint_text.hpp"
 #include "net/handler_memory.hpp"
 #include "net/input_budget.hpp"
 #include "net/output_queue.hpp"
+#include "net/request_pool.hpp"
 #include "net/request_slots.hpp"
 
 namespace fcgid::net {
@@ -41,23 +44,43 @@ class request;
 class request_dispatcher;
 class server_inbox;
 
+// Where every connection reads into. The loop runs one connection at a
+// time, and a connection keeps only a partial record's bytes of its own
+// (see connection::in_), so an idle connection holds no input buffer.
+class shared_input {
+public:
+    // Big enough for the largest record: an upload arrives in whole records.
+    static constexpr std::size_t size = fcgi::max_record_size;
+    shared_input() : bytes_(std::make_unique_for_overwrite<char[]>(size)) {}
+    char* data() noexcept { return bytes_.get(); }
+
+private:
+    std::unique_ptr<char[]> bytes_;
+};
+
 // What the server lends every connection; it outlives them all.
 struct connection_context {
     const config::limits_config& limits;
     request_slots& slots;             // --max-requests, process-wide
     request_dispatcher& dispatcher;   // where complete requests go
     server_inbox& inbox;              // where the server hears back
+    shared_input& input;              // the loop's read buffer
+    request_pool& requests;           // finished requests, for reuse
 };
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-    using socket_type = boost::asio::generic::stream_protocol::socket;
+    using socket_type = accepted_socket;
 
-    // `peer` is the address accept() returned, named in log lines.
-    connection(const connection_context& context, socket_type socket,
-               const socket_type::endpoint_type& peer);
+    // `fd` is a socket from accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), now
+    // owned by the connection; `peer` is the address accept4() returned,
+    // named in log lines.
+    connection(const connection_context& context, const boost::asio::any_io_executor& executor,
+               int fd, const socket_type::endpoint_type& peer);
     ~connection();
 
+    // Serves what the web server sent already (usually the whole request:
+    // it writes it right after connecting), then waits for more.
     void start();
     // The server is draining: close as soon as nothing is in flight.
     void drain();
@@ -84,12 +107,27 @@ private:
     // Forgets the requests that finished (noted in output_) and reports them.
     void forget_finished();
 
+    // ---- The socket ----
+    // The socket is registered with the loop's reactor only when a read or
+    // a write has to wait: a connection served at once (a request per
+    // connection, sent with the connect) never costs an epoll_ctl.
+    bool registered_with_loop();
+
     // ---- Reading ----
-    void do_read();
-    void on_read(const boost::system::error_code& ec, std::size_t bytes);
+    // A turn of reading: reads what the socket holds, handles it, and
+    // waits for more once the socket has no more.
+    void read_turn();
+    bool wants_input() const noexcept;
+    void wait_readable();
+    // Handles `bytes` just read into `data` (the shared buffer, or in_
+    // after its held bytes); keeps an unfinished record's bytes in in_.
+    void take_input(char* data, std::size_t bytes);
+    // Room to read the rest of the record held in in_ into; grows in_.
+    void make_room_for_input();
     void on_peer_finished_sending();
-    // Consumes every whole record in the input buffer; false on a protocol error.
-    bool process_input();
+    // Consumes every whole record of `input`; the bytes consumed, or
+    // nullopt on a protocol error.
+    std::optional<std::size_t> process_input(std::string_view input);
     std::error_code handle_record(const fcgi::record_view& record);
     std::error_code on_begin_request(const fcgi::record_view& record);
     void on_abort_request(std::uint16_t id);
@@ -106,13 +144,12 @@ private:
 
     // ---- Writing ----
     void flush();
-    void do_write();
-    void on_write(const boost::system::error_code& ec, std::size_t bytes);
+    // Sends the wire buffer while the socket takes it, then waits for room.
+    void write_now();
+    void wait_writable();
 
     // ---- Requests ----
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
-    // A request object for `id`: a recycled one when one is free.
-    std::shared_ptr<request> make_request(std::uint16_t id, bool keep_conn);
     // Drops `r` from the requests in flight; false if it was not there.
     bool forget(const request& r) noexcept;
     // Aborts and detaches every request in flight: none will be answered.
@@ -125,24 +162,28 @@ private:
     // socket is destroyed.
     handler_memory read_memory_;
     handler_memory write_memory_;
+    // Open (registered with the reactor) only once something had to wait;
+    // until then the connection uses fd_ directly.
     socket_type socket_;
+    int fd_;
+    socket_type::protocol_type protocol_;
     endpoint_name peer_;  // for log lines
 
-    // Input: bytes [in_begin_, in_end_) of in_ are received but not consumed.
-    // Not a std::vector: that would zero-fill the whole buffer for every
-    // connection, touching pages a typical request never reaches.
+    // Input held between reads: bytes [in_begin_, in_end_) of in_ are the
+    // start of a record not complete yet. Reads go to the shared buffer
+    // while nothing is held; in_ exists only while a record is split
+    // across reads or requests are in flight on the connection, and goes
+    // once it is idle. Not a std::vector: that would zero-fill it.
     std::unique_ptr<char[]> in_;
-    std::size_t in_size_;
+    std::size_t in_size_ = 0;
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
     input_budget budget_;
 
     output_queue output_;
 
-    std::vector<in_flight> requests_;
-    // Finished requests kept for reuse; one still referenced elsewhere (a
-    // plugin's hold, a posted call) is skipped until it is free.
-    std::vector<std::shared_ptr<request>> spare_requests_;
+    // Nearly always one: inline, so a connection allocates nothing for it.
+    boost::container::small_vector<in_flight, 1> requests_;
     // Scratch list for settle(), kept for its capacity.
     std::vector<std::shared_ptr<request>> writable_;
 

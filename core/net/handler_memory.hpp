@@ -4,9 +4,11 @@
 // Asio allocates each pending operation (the handler plus its state) through
 // the handler's associated allocator. Boost 1.74's default keeps only one
 // recycled block per thread, which a read and a write in turn keep taking
-// from each other. A connection has at most one read and one write pending,
-// so one small arena for each is enough; an operation that does not fit (or
-// a second one at once) falls back to the heap.
+// from each other. A connection has at most one wait for reading and one for
+// writing pending, so one small arena for each is enough; an operation that
+// does not fit (or a second one at once) falls back to the heap. A
+// connection's wait with its handler takes 128 bytes in Boost 1.74; every
+// idle connection holds two arenas, so they are no bigger than that needs.
 #pragma once
 
 #include <cstddef>
@@ -36,7 +38,7 @@ public:
     }
 
 private:
-    std::aligned_storage_t<512, alignof(std::max_align_t)> storage_;
+    std::aligned_storage_t<160, alignof(std::max_align_t)> storage_;
     bool in_use_ = false;
 };
 

@@ -51,10 +51,10 @@ void clear_keeping_small(std::string& s) noexcept {
 }  // namespace
 
 request::request(output_queue& output, std::uint16_t id, bool keep_conn)
-    : output_(&output), owner_(&output), id_(id), keep_conn_(keep_conn) {}
+    : output_(&output), id_(id), keep_conn_(keep_conn) {}
 
-void request::reset(std::uint16_t id, bool keep_conn) noexcept {
-    output_ = owner_;
+void request::reset(output_queue& output, std::uint16_t id, bool keep_conn) noexcept {
+    output_ = &output;
     id_ = id;
     keep_conn_ = keep_conn;
     params_.clear();

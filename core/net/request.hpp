@@ -44,10 +44,11 @@ class request : public std::enable_shared_from_this<request> {
 public:
     request(output_queue& output, std::uint16_t id, bool keep_conn);
 
-    // Makes a finished request new again for `id`, keeping its buffers'
-    // capacity (up to a bound), so steady-state serving allocates nothing.
-    // Only when nothing else holds it (use_count() == 1).
-    void reset(std::uint16_t id, bool keep_conn) noexcept;
+    // Makes a finished request new again for `id` on the connection that
+    // owns `output` (any connection: see request_pool), keeping its
+    // buffers' capacity (up to a bound), so steady-state serving allocates
+    // nothing. Only when nothing else holds it (use_count() == 1).
+    void reset(output_queue& output, std::uint16_t id, bool keep_conn) noexcept;
 
     std::uint16_t id() const noexcept { return id_; }
     // When its BEGIN_REQUEST arrived, for the read timeout.
@@ -165,8 +166,7 @@ private:
     // unless one is pending already.
     void wait_writable();
 
-    output_queue* output_;        // nullptr once detached
-    output_queue* const owner_;   // the connection's queue it was made for, for reset()
+    output_queue* output_;  // nullptr once detached
     std::uint16_t id_;
     bool keep_conn_;
 

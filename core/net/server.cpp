@@ -37,6 +37,15 @@ constexpr std::chrono::milliseconds accept_backoff{100};
 // that nobody notices when that worker is busy and this one takes it after all.
 constexpr std::chrono::milliseconds balance_delay{1};
 
+// Connections accepted (and, when their request came with them, served) in
+// one turn of the loop before the others get theirs. One per turn cost a
+// trip through the loop (an epoll_wait) per connection.
+constexpr int accepts_per_turn = 8;
+
+// Finished requests kept for reuse (request_pool): enough for as many in
+// flight at once as a busy web server keeps connections to one process.
+constexpr std::size_t spare_requests = 128;
+
 const char* signal_name(int signal_number) {
     switch (signal_number) {
         case SIGTERM: return "SIGTERM";
@@ -59,7 +68,7 @@ server::server(asio::io_context& io, const config::limits_config& limits,
     : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
       slots_(limits.max_requests),
       inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
-      context_{limits_, slots_, dispatcher_, inbox_}, acceptor_(std::move(listen.socket)),
+      requests_(spare_requests), context_{limits_, slots_, dispatcher_, inbox_, input_, requests_}, acceptor_(std::move(listen.socket)),
       signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
       sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {}
 
@@ -97,8 +106,11 @@ int server::run() {
 //
 // Accepting is done with accept4() rather than Asio's accept: SOCK_CLOEXEC
 // keeps connections out of programs a plugin starts (system(), popen()),
-// and SOCK_NONBLOCK comes in the same call. Asio still registers each
-// socket with its reactor (assign) and serves it as before.
+// and SOCK_NONBLOCK comes in the same call. A new connection first serves
+// what already arrived, straight from the socket; it joins Asio's reactor
+// only when it has to wait (connection::registered_with_loop), told that the
+// socket is non-blocking and not shared (accepted_socket.hpp: no ioctl, no
+// EPOLL_CTL_DEL per connection).
 //
 // At most one accept is ever scheduled (accept_scheduled_): from a post (take
 // the next one on a later turn), the listening socket turning readable, or a
@@ -115,6 +127,18 @@ server::accept_verdict server::may_accept() const noexcept {
 }
 
 void server::accept_connections() {
+    for (int accepted = 0; accepted < accepts_per_turn; ++accepted)
+        if (!accept_one()) return;
+    // More may be waiting. Take them on a later turn of the loop, after what
+    // else is ready: a burst of connections is served as it comes in, not
+    // accepted whole first.
+    schedule_accept(accept_due::now);
+}
+
+bool server::accept_one() {
+    // Connections served at once closed within this turn: count them out
+    // before the limit is checked.
+    if (connections_.size() >= limits_.max_connections) collect_closed();
     switch (may_accept()) {
         case accept_verdict::stop:
             if (!draining_ && !limit_logged_) {
@@ -124,11 +148,11 @@ void server::accept_connections() {
                              limits_.max_connections);
                 limit_logged_ = true;
             }
-            return;
+            return false;
         case accept_verdict::hold_back:
             held_back_ = true;
             schedule_accept(accept_due::after_delay, balance_delay);
-            return;
+            return false;
         case accept_verdict::go: break;
     }
     held_back_ = false;
@@ -144,16 +168,12 @@ void server::accept_connections() {
         // Asio's reactor reports a change only (edge-triggered), which is
         // why accept4() is tried until EAGAIN before waiting.
         schedule_accept(accept_due::readable);
-        return;
+        return false;
     } else if (error != ECONNABORTED && error != EINTR) {
         schedule_accept(accept_due::after_delay, accept_failed(error));
-        return;
+        return false;
     }  // else a peer that reset before we got to it, or a signal: on to the next
-    // More may be waiting. Take the next one on a later turn of the loop,
-    // after what is ready already (the new connection's first read among
-    // it): a burst of connections is served as it comes in, not accepted
-    // whole first, each holding its buffers.
-    schedule_accept(accept_due::now);
+    return true;
 }
 
 void server::schedule_accept(accept_due how, std::chrono::milliseconds delay) {
@@ -205,17 +225,7 @@ void server::take_connection(int fd) {
         ::close(fd);
         return;
     }
-    connection::socket_type socket(io_);
-    boost::system::error_code ec;
-    socket.assign(accepted_peer_.protocol(), fd, ec);
-    if (ec) {
-        // The reactor could not take it (out of memory): the web server sees
-        // the connection close and retries elsewhere.
-        spdlog::warn("refused connection from {}: {}", endpoint_text(accepted_peer_), ec.message());
-        ::close(fd);
-        return;
-    }
-    auto c = std::make_shared<connection>(context_, std::move(socket), accepted_peer_);
+    auto c = std::make_shared<connection>(context_, io_.get_executor(), fd, accepted_peer_);
     connections_.emplace(c.get(), c);
     if (loads_ != nullptr) loads_->publish(connections_.size());
     c->start();

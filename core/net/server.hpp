@@ -78,8 +78,12 @@ private:
     // ---- Accepting ----
     // How the next accept is due; exactly one way at a time.
     enum class accept_due { now, readable, after_delay };
-    // Takes every connection waiting, then arranges for the next accept.
+    // Takes the connections waiting (a few per turn), then arranges for the
+    // next accept.
     void accept_connections();
+    // Takes one; false when no more is to be taken now (the next accept is
+    // scheduled, or not due at all).
+    bool accept_one();
     // The one place an accept is scheduled, and its handler the one place
     // the schedule is cleared.
     void schedule_accept(accept_due how, std::chrono::milliseconds delay = {});
@@ -127,6 +131,8 @@ private:
     std::vector<std::shared_ptr<plugin::plugin_host>> retired_plugins_;
     request_slots slots_;
     server_inbox inbox_;
+    shared_input input_;
+    request_pool requests_;
     const connection_context context_;
     acceptor acceptor_;
     // Where accept4() writes the next peer's address.

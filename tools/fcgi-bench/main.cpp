@@ -5,7 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <memory>
+#include <thread>
+
 #include "endpoint.hpp"
+#include "idle_connections.hpp"
 #include "get_values.hpp"
 #include "load_loop.hpp"
 #include "options.hpp"
@@ -47,6 +52,14 @@ void setup_options(CLI::App& app, bench_options& o, std::vector<std::string>& pa
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--max-time", o.max_time_s, "With --requests: seconds after which measuring stops")
         ->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--idle", o.idle,
+                   "Open N more connections first, each answered one request with FCGI_KEEP_CONN, "
+                   "and hold them idle while the load runs")
+        ->check(CLI::Range(0, 60000))->capture_default_str();
+    app.add_option("--idle-pause", o.idle_pause_s,
+                   "Seconds to wait after the idle connections are open, before the load "
+                   "(time for a script to read the server's memory)")
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_flag("--strict", o.strict,
                  "Also fail when a request was left unanswered or a connection served none");
 }
@@ -96,8 +109,21 @@ int main(int argc, char** argv) {
             values = fcgi_bench::get_values(to, 1.0);
             fcgi_bench::print_get_values(std::cout, values);
         }
+        std::unique_ptr<fcgi_bench::idle_connections> idle;
+        if (options.idle > 0) {
+            idle = std::make_unique<fcgi_bench::idle_connections>(to, options.idle, request_params, 10.0);
+            std::cout << "idle         " << idle->size() << " connections open, each served one request"
+                      << std::endl;
+            std::this_thread::sleep_for(std::chrono::duration<double>(options.idle_pause_s));
+        }
         auto result = fcgi_bench::run_load(options, to, request_params);
         fcgi_bench::print_report(std::cout, options, result, values);
+        if (idle) {
+            const std::size_t closed = idle->closed_by_server();
+            std::cout << "idle         " << idle->size() - closed << " of " << idle->size()
+                      << " still open at the end\n";
+            if (closed > 0 && options.strict) return 1;
+        }
         return fcgi_bench::exit_status(options, result);
     } catch (const std::exception& e) {
         std::cerr << "fcgi-bench: error: " << e.what() << '\n';

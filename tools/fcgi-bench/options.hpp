@@ -25,6 +25,8 @@ struct bench_options {
     double drain_timeout_s = 2;      // after the window closed, wait this long for answers
     double max_time_s = 300;         // with requests > 0: stop measuring after this long whatever is left
     bool strict = false;             // unanswered requests or idle connections fail the run
+    std::size_t idle = 0;            // more connections opened first, served one request each, then held idle
+    double idle_pause_s = 0;         // after opening them, wait this long before the load
 };
 
 }  // namespace fcgi_bench

@@ -156,7 +156,7 @@ TEST_F(RequestTest, ResetForgetsEverythingOfTheLastRequest) {
     r->hand_to_plugin(nullptr);
     r->set_status(404);
     r->dispatched(FCGID_OK);
-    r->reset(9, false);
+    r->reset(q_, 9, false);
     EXPECT_EQ(r->id(), 9);
     EXPECT_FALSE(r->keep_conn());
     EXPECT_EQ(r->param_count(), 0u);
