@@ -84,9 +84,6 @@ fi
 IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
 RESPONSE_SIZES=(1 64) UPLOAD_SIZES=(1 32)  # MiB
 ((SMOKE)) && RESPONSE_SIZES=(1) UPLOAD_SIZES=(1)
-# The idle-connections row holds thousands of sockets open at once, in
-# fcgid and in the client.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 die() {
     echo "bench: error: $*" >&2
@@ -122,7 +119,6 @@ source "$BENCH_DIR/lib/measure.sh"
 source "$BENCH_DIR/lib/report_shapes.sh"
 # shellcheck source=lib/measure_shapes.sh
 source "$BENCH_DIR/lib/measure_shapes.sh"
-((SMOKE)) && IDLE_CONNECTIONS=200
 
 cleanup() {
     local rc=$?
@@ -187,7 +183,6 @@ done
 # Traffic shapes beyond hello (bench/lib/measure_shapes.sh).
 measure_responses "${RESPONSE_SIZES[@]}"
 measure_uploads "${UPLOAD_SIZES[@]}"
-if [[ " ${SERVER_LIST[*]} " == *" fcgid "* ]]; then measure_idle; fi
 measure_pool
 measure_ceiling
 measure_allocations

@@ -25,8 +25,6 @@ scenario_label() {
         nginx-resp-*) echo "via nginx, upstream keepalive, TCP, $BIG_CONNECTIONS connections: a $(size_label "$1") response, fastcgi_buffering off" ;;
         direct-upload-*) echo "direct (fcgi-bench), KEEP_CONN off, $BIG_CONNECTIONS connections: a $(size_label "$1") POST body" ;;
         nginx-upload-*) echo "via nginx, upstream keepalive, TCP, $BIG_CONNECTIONS connections: a $(size_label "$1") POST body" ;;
-        direct-idle-none) echo "direct (fcgi-bench), KEEP_CONN on, $CONNECTIONS active connections, no idle ones" ;;
-        direct-idle) echo "direct (fcgi-bench), KEEP_CONN on, $CONNECTIONS active connections beside $IDLE_CONNECTIONS idle ones" ;;
         direct-pool) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: each request completed after 1 ms off the loop ($POOL_THREADS pool threads; Go: its goroutine)" ;;
         direct-pool-loop) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: the same plugin answering on the loop" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;

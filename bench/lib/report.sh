@@ -89,7 +89,7 @@ render_targets() {
             else if ($3 ~ /^fcgid-sdk/) { if ($7 > sdk_rss) sdk_rss = $7 }
             # hello only: the shape rows (measure_shapes.sh) run other plugins
             # or hold thousands of connections, and report their own RSS.
-            else if ($3 == "fcgid" && $1 !~ /^(direct-busy|direct-resp-|nginx-resp-|direct-upload-|nginx-upload-|direct-idle|direct-pool)/ && $7 > max_rss) max_rss = $7
+            else if ($3 == "fcgid" && $1 !~ /^(direct-busy|direct-resp-|nginx-resp-|direct-upload-|nginx-upload-|direct-pool|direct-idle)/ && $7 > max_rss) max_rss = $7
         }
         END {
             for (t = 1; t <= 2; t++) {

@@ -4,7 +4,7 @@
 # (columns as in report.sh). Information only: timing never decides the
 # exit status. Sourced by run.sh.
 render_shape_targets() {
-    awk -F'\t' -v threads="$POOL_THREADS" -v idle_kib="${IDLE_KIB_PER_CONNECTION:-}" -v idle_n="$IDLE_CONNECTIONS" \
+    awk -F'\t' -v threads="$POOL_THREADS" \
         -v big_conns="$BIG_CONNECTIONS" '
         function have(s, srv) { return ((s, srv, 4) in val) && val[s, srv, 4] > 0 }
         function verdict(ok) { return ok ? "met" : "MISSED" }
@@ -54,13 +54,6 @@ render_shape_targets() {
                 if (have(s, "libfcgi")) printf "; libfcgi %.2f ms per MB", cpu_mb(s, "libfcgi")
                 if (have(s, "go")) printf "; Go %.2f ms per MB", cpu_mb(s, "go")
                 printf "\n"
-            }
-            if (have("direct-idle", "fcgid") && have("direct-idle-none", "fcgid")) {
-                if (idle_kib != "") printf "- resident memory per idle kept-alive connection (%d of them): %s KiB (target ≤ 2 KiB): %s\n", idle_n, idle_kib, verdict(idle_kib + 0 <= 2)
-                r = val["direct-idle", "fcgid", 4] / val["direct-idle-none", "fcgid", 4]
-                printf "- active connections beside %d idle ones: %.2f× the req/s without them (target ≥ 0.9×): %s\n", idle_n, r, verdict(r >= 0.9)
-                p = val["direct-idle", "fcgid", 6]
-                printf "- active connections beside %d idle ones: p99 %s ms (target < 5 ms): %s\n", idle_n, p, verdict(p < 5)
             }
             if (have("direct-pool", "fcgid")) {
                 ideal = threads * 1000
