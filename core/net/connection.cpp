@@ -15,12 +15,14 @@
 #include "net/request.hpp"
 #include "net/request_dispatcher.hpp"
 #include "net/server_inbox.hpp"
+#include "observe/metrics_table.hpp"
 
 namespace fcgid::net {
 namespace {
 
 namespace asio = boost::asio;
 using fcgi::record_type;
+using observe::counter_id;
 
 // Enough for a typical request's params and a small body in one read; grows
 // up to fcgi::max_record_size when a bigger record arrives, never beyond.
@@ -79,6 +81,7 @@ void connection::forget_finished() {
     if (!output_.take_finished()) return;
     // The finished ones are those completed among ours (a detached request
     // is no longer ours); the list is a few entries long.
+    const auto now = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < requests_.size();) {
         const request& r = *requests_[i].r;
         if (!r.completed()) {
@@ -87,6 +90,9 @@ void connection::forget_finished() {
         }
         if (!r.keep_conn()) close_when_idle_ = true;
         context_.inbox.request_finished(r.status());
+        observe::local().request_answered(
+            r.status(),
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - r.begun_at()).count()));
         forget(r);
     }
 }
@@ -133,6 +139,7 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t bytes)
         return;
     }
     begin_turn();
+    observe::local()[counter_id::received_bytes].add(bytes);
     if (in_end_ == in_begin_) partial_since_ = std::chrono::steady_clock::now();
     in_end_ += bytes;
     last_read_ = std::chrono::steady_clock::now();
@@ -228,6 +235,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
     if (requests_.size() < context_.limits.max_requests_per_connection) slot = context_.slots.take();
     if (!slot) {
         spdlog::warn("{}: refusing request {}: too many requests in flight", peer_, id);
+        observe::local()[counter_id::overloaded].add();
         output_.append_end_request(id, 0, fcgi::protocol_status::overloaded);
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
@@ -241,6 +249,7 @@ void connection::on_abort_request(std::uint16_t id) {
     const auto r = find(id);
     if (!r) return;  // finished already, or never begun: nothing to abort
     spdlog::debug("{}: request {} aborted by the web server", peer_, id);
+    observe::local()[counter_id::aborted_requests].add();
     // The web server wants END_REQUEST now; the plugin may still hold the
     // handle, which stays valid (and is told) but no longer reaches anyone.
     forget(*r);
@@ -265,6 +274,7 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
         // Answer before the body is sent rather than after buffering it.
         spdlog::warn("{}: request {} announces a body over {} bytes: answering 413", peer_,
                      r->id(), context_.limits.max_body_bytes);
+        observe::local()[counter_id::body_too_large].add();
         r->reject(413);
         return {};
     }
@@ -292,6 +302,7 @@ void connection::on_stdin(const fcgi::record_view& record) {
     if (!budget_.take_body(r->body_bytes(), record.content.size())) {
         spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
                      record.header.request_id, context_.limits.max_body_bytes);
+        observe::local()[counter_id::body_too_large].add();
         r->reject(413);
         return;
     }
@@ -334,6 +345,7 @@ void connection::protocol_error(std::error_code ec, std::string_view record_byte
         detail = fmt::format("; over {} params", context_.limits.max_params_count);
     spdlog::warn("{}: closing connection: {} (request {}{}): {}", peer_, ec.message(),
                  header.request_id, detail, fcgi::describe_record(record_bytes));
+    observe::local()[counter_id::protocol_errors].add();
     // Nothing more is read or answered; what is queued (answers completed
     // before the bad record) is still written, then settle() closes.
     abandon_requests();
@@ -370,6 +382,7 @@ void connection::on_write(const boost::system::error_code& ec, std::size_t bytes
         return;
     }
     begin_turn();
+    observe::local()[counter_id::sent_bytes].add(bytes);
     last_write_ = std::chrono::steady_clock::now();
     if (!output_.wrote(bytes)) do_write();
     // Room was freed: waiting writers go on, and the next batch goes out.
@@ -406,6 +419,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (output_.writing() && expired(last_write_, limits.write_timeout)) {
         spdlog::warn("{}: closing connection: write timeout ({} s): the web server stopped reading",
                      peer_, limits.write_timeout.count());
+        observe::local()[counter_id::write_timeouts].add();
         close();
         return;
     }
@@ -428,6 +442,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (receiving && expired(awaited_since, limits.read_timeout)) {
         spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
                      peer_, limits.read_timeout.count());
+        observe::local()[counter_id::read_timeouts].add();
         close();
         return;
     }
@@ -439,6 +454,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     }
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
         spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
+        observe::local()[counter_id::idle_timeouts].add();
         close();
     }
 }
@@ -501,6 +517,7 @@ void connection::abandon_requests() noexcept {
     auto in_flight = std::move(requests_);
     requests_.clear();
     for (const auto& entry : in_flight) {
+        if (!entry.r->completed()) observe::local()[counter_id::aborted_requests].add();
         budget_.give_back(entry.r->received_bytes());
         entry.r->abort();
         entry.r->detach();

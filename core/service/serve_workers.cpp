@@ -9,6 +9,8 @@
 
 #include "log/logging.hpp"
 #include "net/worker_loads.hpp"
+#include "observe/metrics_table.hpp"
+#include "observe/snapshot.hpp"
 #include "service/crash_reports.hpp"
 #include "service/listening_socket.hpp"
 #include "service/prefork_master.hpp"
@@ -41,9 +43,17 @@ int serve_with_workers(const config::server_config& config) {
     // Where a dying worker says what it was serving, and poison requests are held.
     const std::unique_ptr<crash_reports> crashes = crash_reports::create(
         {static_cast<unsigned>(config.process.quarantine_after), config.process.quarantine_window});
+    // What the workers count, each in its row; what exited ones counted is
+    // folded into the totals here, so counters never go backwards.
+    const std::unique_ptr<observe::metrics_table> metrics = observe::metrics_table::create();
+    observe::install(metrics.get());
+    metrics->process().workers_configured.store(static_cast<std::uint32_t>(config.process.workers));
+    observe::set_listen_socket(for_workers.listen.fd);
     prefork_options prefork;
-    prefork.on_worker_exit = [&loads, &crashes](pid_t pid) {
+    prefork.metrics = &metrics->process();
+    prefork.on_worker_exit = [&loads, &crashes, &metrics](pid_t pid) {
         loads->forget(pid);
+        metrics->retire(pid);
         const auto report = crashes->take(pid);
         return report ? describe(*report, crashes->quarantine().settings()) : std::string();
     };
