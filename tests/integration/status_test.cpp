@@ -220,5 +220,40 @@ TEST(Status, WorkersShareOneTableAndTotalsSurviveAWorkerExit) {
     EXPECT_EQ(d->wait_exit(), 0) << d->log();
 }
 
+// A worker that crashes is replaced; the master counts why, and what the
+// dead worker had answered stays in the totals.
+TEST(Status, AWorkerCrashIsCountedAndItsFiguresKept) {
+    std::vector<std::string> options = status_options;
+    options.insert(options.end(), {"--workers", "2", "--quarantine-after", "0"});
+    auto d = daemon_process::start(test_plugin("faulty"), options);
+    ASSERT_TRUE(d->wait_for_log("2 workers serving")) << d->log();
+    for (std::uint16_t id = 1; id <= 10; ++id) {
+        auto conn = d->connect();
+        EXPECT_EQ(get(conn, id, "/app?ok").status, 200);
+    }
+    auto conn = d->connect();
+    const std::uint64_t before = status_json(conn, 1, "json")["total"]["requests"].get<std::uint64_t>();
+    EXPECT_EQ(before, 10u);
+    auto victim = d->connect();
+    victim.send_raw(get_bytes(1, "/app?crash"));
+    EXPECT_TRUE(victim.wait_closed()) << "the worker serving it died";
+    ASSERT_TRUE(d->wait_for_log("killed by signal SIGSEGV")) << d->log();
+    json after;
+    ASSERT_TRUE(poll_until(
+        [&] {
+            auto probe = d->connect();
+            after = status_json(probe, 1, "json");
+            return after["worker_restarts_crash"] == 1 && after["workers_live"] == 2;
+        },
+        default_timeout, 20ms))
+        << after.dump(2) << d->log();
+    // The 10, and the status request answered before the crash, whichever
+    // worker answered them.
+    EXPECT_GE(after["total"]["requests"].get<std::uint64_t>(), before + 1) << after.dump(2);
+    EXPECT_EQ(after["worker_restarts_limit"], 0);
+    d->send_signal(SIGTERM);
+    EXPECT_EQ(d->wait_exit(), 0) << d->log();
+}
+
 }  // namespace
 }  // namespace fcgid_test
