@@ -223,11 +223,13 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     run.add_option("--status-path", observe.status_path,
                    "Answer requests for this path (REQUEST_URI) with fcgid's status and metrics, "
                    "before the plugin: ?json, ?openmetrics, ?prometheus, ?full (default: off)")
-        ->check(url_path_validator);
+        ->check(url_path_validator)
+        ->type_name("PATH");
     run.add_option("--ping-path", observe.ping_path,
                    "Answer requests for this path (REQUEST_URI) with 200 and --ping-response, "
                    "before the plugin (default: off)")
-        ->check(url_path_validator);
+        ->check(url_path_validator)
+        ->type_name("PATH");
     run.add_option("--ping-response", observe.ping_response, "The body of the --ping-path answer")
         ->capture_default_str();
 

@@ -80,6 +80,18 @@ TEST(Status, MatchesScriptNameOnlyWithoutRequestUri) {
     EXPECT_EQ(parse_cgi_response(conn.read_response(2).stdout_data).body, "<h1>Hello, World!</h1>");
 }
 
+TEST(Status, APathThatCouldNeverMatchIsAOneLineError) {
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"--status-path", "fcgid-status"}, {"--ping-path", "/ping?x"}}) {
+        std::vector<std::string> args = {"run", "--plugin", hello_plugin(), "--port", "0"};
+        args.insert(args.end(), bad.begin(), bad.end());
+        const run_result r = run_fcgid(args);
+        EXPECT_NE(r.exit_code, 0) << bad[0];
+        EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+        EXPECT_NE(r.err.find(bad[0] + ": '" + bad[1] + "'"), std::string::npos) << r.err;
+    }
+}
+
 TEST(Status, OffByDefault) {
     auto d = daemon_process::start(hello_plugin());
     auto conn = d->connect();
