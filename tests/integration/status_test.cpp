@@ -169,6 +169,31 @@ TEST(Status, EachFormatHasItsContentType) {
         << openmetrics.body;
 }
 
+// A request the plugin holds (FCGID_DEFERRED) counts as deferred and in
+// flight; --request-timeout answers it 504 and counts the timeout, while
+// the plugin, which never lets go, still holds it.
+TEST(Status, DeferredAndTimedOutRequestsAreCounted) {
+    std::vector<std::string> options = status_options;
+    options.insert(options.end(), {"--request-timeout", "1"});
+    auto d = daemon_process::start(test_plugin("never_finishes"), options);
+    auto held = d->connect();
+    held.send_raw(get_bytes(1, "/app?hold"));
+    held.sync();
+    auto conn = d->connect();
+    const json during = status_json(conn, 1, "json");
+    EXPECT_EQ(during["total"]["requests_deferred"], 1) << during.dump(2);
+    EXPECT_EQ(during["total"]["requests_in_flight"], 2) << "the held one and the status request";
+    EXPECT_EQ(during["total"]["handle_duration"]["count"], 1);
+    EXPECT_EQ(during["total"]["request_timeouts"], 0);
+
+    EXPECT_EQ(parse_cgi_response(held.read_response(1).stdout_data).status, 504);
+    const json after = status_json(conn, 2, "json");
+    EXPECT_EQ(after["total"]["request_timeouts"], 1) << after.dump(2);
+    EXPECT_EQ(after["total"]["responses_5xx"], 1);
+    EXPECT_EQ(after["total"]["requests_deferred"], 1) << "the plugin still holds it";
+    EXPECT_EQ(after["total"]["requests_in_flight"], 1) << "only the status request";
+}
+
 // Three workers share one table: any of them answers for all, and what an
 // exited worker counted stays in the totals.
 TEST(Status, WorkersShareOneTableAndTotalsSurviveAWorkerExit) {
