@@ -26,6 +26,7 @@ PACKAGES=(
   g++ cmake make ccache pkg-config
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev nlohmann-json3-dev
   nginx-light curl python3 procps wrk
+  prometheus python3-prometheus-client
   clang libclang-rt-14-dev
   apache2 libapache2-mod-fcgid lighttpd caddy h2o haproxy supervisor systemd dpkg-dev man-db
   php8.2-fpm prometheus python3-prometheus-client

@@ -58,6 +58,17 @@ const CLI::Validator octal_mode_validator(
     },
     "MODE");
 
+// The status and ping paths are compared with the path of REQUEST_URI,
+// which always starts with '/': a path without one could never match.
+const CLI::Validator url_path_validator(
+    [](std::string& text) -> std::string {
+        if (text.empty() || text.front() != '/') return "'" + text + "' is not a path starting with '/'";
+        if (text.find_first_of("?# \t\r\n") != std::string::npos)
+            return "'" + text + "' must be a plain path (no '?', '#' or spaces)";
+        return {};
+    },
+    "PATH");
+
 // Whole numbers only: CLI11 would let "-1" wrap around to 2^64-1.
 CLI::Validator whole_number_validator(std::uint64_t minimum) {
     return CLI::Validator(
@@ -224,6 +235,19 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
                    "Serve /metrics (Prometheus, OpenMetrics), /health and /ready over HTTP here: "
                    "HOST:PORT, [IPV6]:PORT or PORT for 127.0.0.1:PORT (default: off)")
         ->check(metrics_address_validator);
+    auto& observe = options.server.observe;
+    run.add_option("--status-path", observe.status_path,
+                   "Answer requests for this path (REQUEST_URI) with fcgid's status and metrics, "
+                   "before the plugin: ?json, ?openmetrics, ?prometheus, ?full (default: off)")
+        ->check(url_path_validator)
+        ->type_name("PATH");
+    run.add_option("--ping-path", observe.ping_path,
+                   "Answer requests for this path (REQUEST_URI) with 200 and --ping-response, "
+                   "before the plugin (default: off)")
+        ->check(url_path_validator)
+        ->type_name("PATH");
+    run.add_option("--ping-response", observe.ping_response, "The body of the --ping-path answer")
+        ->capture_default_str();
 
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);

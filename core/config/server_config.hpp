@@ -73,6 +73,13 @@ struct plugin_config {
     std::vector<std::pair<std::string, std::string>> options;  // --plugin-option KEY=VALUE
 };
 
+// --status-path, --ping-path: answered by fcgid itself (net/status_endpoints.hpp).
+struct observe_config {
+    std::string status_path;             // empty = off
+    std::string ping_path;               // empty = off
+    std::string ping_response = "pong";  // the ping's body
+};
+
 struct server_config {
     listen_config listen;
     limits_config limits;
@@ -80,6 +87,7 @@ struct server_config {
     process_config process;
     plugin_config plugin;
     metrics_config metrics;
+    observe_config observe;
     log::verbosity verbosity = log::verbosity::normal;  // -q, -v, -vv
 };
 

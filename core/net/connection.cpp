@@ -22,12 +22,14 @@
 #include "net/request.hpp"
 #include "net/request_dispatcher.hpp"
 #include "net/server_inbox.hpp"
+#include "observe/metrics_table.hpp"
 
 namespace fcgid::net {
 namespace {
 
 namespace asio = boost::asio;
 using fcgi::record_type;
+using observe::counter_id;
 
 // The first size of a connection's own input buffer, for a record split
 // across reads; grows up to fcgi::max_record_size, never beyond.
@@ -104,6 +106,7 @@ void connection::forget_finished() {
     if (!output_.take_finished()) return;
     // The finished ones are those completed among ours (a detached request
     // is no longer ours); the list is a few entries long.
+    const auto now = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < requests_.size();) {
         const request& r = *requests_[i].r;
         if (!r.completed()) {
@@ -112,6 +115,9 @@ void connection::forget_finished() {
         }
         if (!r.keep_conn()) close_when_idle_ = true;
         context_.inbox.request_finished(r.status());
+        observe::local().request_answered(
+            r.status(),
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - r.begun_at()).count()));
         forget(r);
     }
 }
@@ -196,6 +202,7 @@ void connection::make_room_for_input() {
 }
 
 void connection::take_input(char* data, std::size_t bytes) {
+    observe::local()[counter_id::received_bytes].add(bytes);
     const auto now = std::chrono::steady_clock::now();
     last_read_ = now;
     const bool held = in_end_ > in_begin_;
@@ -311,6 +318,7 @@ std::error_code connection::on_begin_request(const fcgi::record_view& record) {
     if (requests_.size() < context_.limits.max_requests_per_connection) slot = context_.slots.take();
     if (!slot) {
         spdlog::warn("{}: refusing request {}: too many requests in flight", peer_, id);
+        observe::local()[counter_id::overloaded].add();
         output_.append_end_request(id, 0, fcgi::protocol_status::overloaded);
         if (!body.keep_conn()) close_when_idle_ = true;
         return {};
@@ -324,6 +332,7 @@ void connection::on_abort_request(std::uint16_t id) {
     const auto r = find(id);
     if (!r) return;  // finished already, or never begun: nothing to abort
     spdlog::debug("{}: request {} aborted by the web server", peer_, id);
+    observe::local()[counter_id::aborted_requests].add();
     // The web server wants END_REQUEST now; the plugin may still hold the
     // handle, which stays valid (and is told) but no longer reaches anyone.
     forget(*r);
@@ -348,6 +357,7 @@ std::error_code connection::on_params(const fcgi::record_view& record) {
         // Answer before the body is sent rather than after buffering it.
         spdlog::warn("{}: request {} announces a body over {} bytes: answering 413", peer_,
                      r->id(), context_.limits.max_body_bytes);
+        observe::local()[counter_id::body_too_large].add();
         r->reject(413);
         return {};
     }
@@ -381,6 +391,7 @@ void connection::on_stdin(const fcgi::record_view& record) {
     if (!budget_.take_body(r->body_bytes(), record.content.size())) {
         spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
                      record.header.request_id, context_.limits.max_body_bytes);
+        observe::local()[counter_id::body_too_large].add();
         r->reject(413);
         return;
     }
@@ -429,6 +440,7 @@ void connection::protocol_error(std::error_code ec, std::string_view record_byte
         detail = fmt::format("; over {} params", context_.limits.max_params_count);
     spdlog::warn("{}: closing connection: {} (request {}{}): {}", peer_, ec.message(),
                  header.request_id, detail, fcgi::describe_record(record_bytes));
+    observe::local()[counter_id::protocol_errors].add();
     // Nothing more is read or answered; what is queued (answers completed
     // before the bad record) is still written, then settle() closes.
     abandon_requests();
@@ -464,6 +476,7 @@ void connection::write_now() {
             close();
             return;
         }
+        observe::local()[counter_id::sent_bytes].add(static_cast<std::uint64_t>(sent));
         last_write_ = std::chrono::steady_clock::now();
         if (!output_.wrote(static_cast<std::size_t>(sent))) {
             // The socket's buffer is full: wait for room.
@@ -521,6 +534,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (output_.writing() && expired(last_write_, limits.write_timeout)) {
         spdlog::warn("{}: closing connection: write timeout ({} s): the web server stopped reading",
                      peer_, limits.write_timeout.count());
+        observe::local()[counter_id::write_timeouts].add();
         close();
         return;
     }
@@ -543,6 +557,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (receiving && expired(awaited_since, limits.read_timeout)) {
         spdlog::warn("{}: closing connection: read timeout ({} s) in the middle of a request",
                      peer_, limits.read_timeout.count());
+        observe::local()[counter_id::read_timeouts].add();
         close();
         return;
     }
@@ -558,6 +573,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     if (idle()) output_.release_spare();
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
         spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
+        observe::local()[counter_id::idle_timeouts].add();
         close();
     }
 }
@@ -612,6 +628,7 @@ void connection::abandon_requests() noexcept {
     auto in_flight = std::move(requests_);
     requests_.clear();
     for (const auto& entry : in_flight) {
+        if (!entry.r->completed()) observe::local()[counter_id::aborted_requests].add();
         budget_.give_back(entry.r->received_bytes());
         entry.r->abort();
         entry.r->detach();

@@ -10,6 +10,7 @@
 #include "fcgi/error.hpp"
 #include "http/status.hpp"
 #include "net/output_queue.hpp"
+#include "observe/metrics_table.hpp"
 #include "plugin/plugin_host.hpp"
 
 namespace fcgid::net {
@@ -59,7 +60,7 @@ void request::reset(output_queue& output, std::uint16_t id, bool keep_conn) noex
     keep_conn_ = keep_conn;
     params_.clear();
     clear_keeping_small(body_);
-    params_done_ = body_done_ = dispatched_ = false;
+    params_done_ = body_done_ = dispatched_ = deferred_ = false;
     received_ = 0;
     status_ = 200;
     clear_keeping_small(head_);
@@ -248,6 +249,7 @@ void request::time_out() {
     if (completed_) return;
     spdlog::warn("request timed out: the plugin held it longer than the request timeout ({})",
                  uri_for_log());
+    observe::local()[observe::counter_id::request_timeouts].add();
     complete_with_error(504);
     abort();
 }
@@ -255,6 +257,18 @@ void request::time_out() {
 void request::reject(int status) {
     dispatched_ = true;
     status_ = status;
+    complete();
+}
+
+void request::answer(int status, std::string_view content_type, std::string_view body) {
+    dispatched_ = true;
+    status_ = status;
+    head_.clear();
+    head_.append("Content-Type: ").append(content_type).append("\r\nCache-Control: no-store\r\n");
+    if (output_ != nullptr && !body.empty()) {
+        send_head();
+        output_->append_stream(id_, fcgi::record_type::stdout_, body);
+    }
     complete();
 }
 
@@ -267,7 +281,13 @@ void request::hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
 
 void request::dispatched(int handle_rc) {
     dispatched_ = true;
-    if (handle_rc == FCGID_DEFERRED) return;  // the plugin keeps plugin_ref_
+    if (handle_rc == FCGID_DEFERRED) {  // the plugin keeps plugin_ref_
+        if (plugin_ref_) {
+            deferred_ = true;
+            observe::local()[observe::gauge_id::requests_deferred].add(1);
+        }
+        return;
+    }
     if (!plugin_ref_) return;                 // finished inside handle()
     // FULL from handle() is the result of its last write passed on: the
     // bytes were taken, so it means the same as OK.
@@ -299,6 +319,10 @@ void request::detach() noexcept {
 
 void request::end_plugin_hold() noexcept {
     dispatched_ = true;
+    if (deferred_) {
+        deferred_ = false;
+        observe::local()[observe::gauge_id::requests_deferred].add(-1);
+    }
     gate_.close();
     abort_callback_ = nullptr;
     writable_callback_ = nullptr;

@@ -138,6 +138,9 @@ public:
     void detach() noexcept;
     // Answers with `status` and an empty body at once (e.g. 413), bypassing the plugin.
     void reject(int status);
+    // Answers with `status`, `content_type` and `body` at once, bypassing the
+    // plugin (the status and ping paths); marked never to be cached.
+    void answer(int status, std::string_view content_type, std::string_view body);
     // True while the plugin holds the handle.
     bool held_by_plugin() const noexcept { return plugin_ref_ != nullptr; }
     int status() const noexcept { return status_; }
@@ -175,6 +178,7 @@ private:
     bool params_done_ = false;
     bool body_done_ = false;
     bool dispatched_ = false;
+    bool deferred_ = false;  // counted in the metrics' deferred requests
     std::uint64_t received_ = 0;
 
     int status_ = 200;

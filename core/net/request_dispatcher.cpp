@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "net/request.hpp"
+#include "net/status_endpoints.hpp"
+#include "observe/metrics_table.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/fatal_signals.hpp"
 #include "service/quarantine.hpp"
@@ -14,6 +16,7 @@
 namespace fcgid::net {
 
 void request_dispatcher::dispatch(request& r) {
+    if (status_ != nullptr && status_->answer(r)) return;
     // One load per request while nothing was ever quarantined.
     if (quarantine_ != nullptr && !quarantine_->never_used() && reject_if_quarantined(r)) return;
     r.hand_to_plugin(plugin_);
@@ -21,6 +24,9 @@ void request_dispatcher::dispatch(request& r) {
     service::entering_plugin(&r);
     const int rc = plugin_->handle(r.as_request(), r.as_response());
     service::left_plugin();
+    const auto in_handle = std::chrono::steady_clock::now() - r.dispatched_at();
+    observe::local()[observe::histogram_id::handle_duration].observe(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(in_handle).count()));
     r.dispatched(rc);
 }
 

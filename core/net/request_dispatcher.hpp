@@ -23,6 +23,7 @@ class quarantine_table;
 namespace fcgid::net {
 
 class request;
+class status_endpoints;
 
 class request_dispatcher {
 public:
@@ -44,12 +45,17 @@ public:
         quarantine_ = &quarantine;
     }
 
+    // --status-path, --ping-path: `endpoints` answers those before the plugin.
+    // Not called when neither is set: then the check is one null test.
+    void answer_status(const status_endpoints& endpoints) noexcept { status_ = &endpoints; }
+
 private:
     // True (and answered 500) if `r` is quarantined as a poison request.
     bool reject_if_quarantined(request& r);
 
     std::shared_ptr<plugin::plugin_host> plugin_;
     const service::quarantine_table* quarantine_ = nullptr;
+    const status_endpoints* status_ = nullptr;
     // Quarantined requests are logged at most once a second, with a count of the rest.
     std::chrono::steady_clock::time_point quarantine_logged_at_{};
     std::uint64_t quarantine_unlogged_ = 0;

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <utility>
 
+#include "observe/metrics_table.hpp"
+
 namespace fcgid::net {
 
 class request_slots {
@@ -36,7 +38,7 @@ public:
         friend class request_slots;
         explicit slot(request_slots& owner) noexcept : owner_(&owner) {}
         void give_back() noexcept {
-            if (owner_ != nullptr) --std::exchange(owner_, nullptr)->in_flight_;
+            if (owner_ != nullptr) std::exchange(owner_, nullptr)->count(-1);
         }
         request_slots* owner_ = nullptr;
     };
@@ -48,13 +50,19 @@ public:
     // A slot, or an empty one when `limit` requests are in flight already.
     slot take() noexcept {
         if (in_flight_ >= limit_) return {};
-        ++in_flight_;
+        count(+1);
         return slot(*this);
     }
 
     std::size_t in_flight() const noexcept { return in_flight_; }
 
 private:
+    // Also published in the metrics table, for the status page.
+    void count(int change) noexcept {
+        in_flight_ += static_cast<std::size_t>(change);
+        observe::local()[observe::gauge_id::requests_in_flight].set(in_flight_);
+    }
+
     std::size_t limit_;
     std::size_t in_flight_ = 0;
 };

@@ -17,6 +17,7 @@
 #include "net/endpoint_text.hpp"
 #include "net/request.hpp"
 #include "net/worker_loads.hpp"
+#include "observe/metrics_table.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/process_state.hpp"
@@ -63,14 +64,16 @@ bool watches_requests(const config::limits_config& limits) {
 }  // namespace
 
 server::server(asio::io_context& io, const config::limits_config& limits,
-               const config::plugin_config& plugin_config,
+               const config::plugin_config& plugin_config, const config::observe_config& observe,
                std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed)
     : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
-      slots_(limits.max_requests),
+      status_endpoints_(observe), slots_(limits.max_requests),
       inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
       requests_(spare_requests), context_{limits_, slots_, dispatcher_, inbox_, input_, requests_}, acceptor_(std::move(listen.socket)),
       signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
-      sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {}
+      sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {
+    if (status_endpoints_.enabled()) dispatcher_.answer_status(status_endpoints_);
+}
 
 // After a normal run every connection is closed and gone. If run() was left
 // by an exception, close what is open first: a pending handler may keep a
@@ -146,6 +149,7 @@ bool server::accept_one() {
                 // closes (read_inbox resumes).
                 spdlog::warn("connection limit reached ({}): not accepting until one closes",
                              limits_.max_connections);
+                observe::local()[observe::counter_id::max_connections_reached].add();
                 limit_logged_ = true;
             }
             return false;
@@ -222,11 +226,14 @@ void server::take_connection(int fd) {
         spdlog::warn("refused connection from {}: not an allowed address (--allow, "
                      "FCGI_WEB_SERVER_ADDRS)",
                      endpoint_text(accepted_peer_));
+        observe::local()[observe::counter_id::connections_refused].add();
         ::close(fd);
         return;
     }
     auto c = std::make_shared<connection>(context_, io_.get_executor(), fd, accepted_peer_);
     connections_.emplace(c.get(), c);
+    observe::local()[observe::counter_id::connections_accepted].add();
+    observe::local()[observe::gauge_id::connections_active].set(connections_.size());
     if (loads_ != nullptr) loads_->publish(connections_.size());
     c->start();
 }
@@ -245,6 +252,7 @@ bool server::collect_closed() {
     inbox_.take_closed(closed_);
     if (closed_.empty()) return false;
     for (const connection* c : closed_) connections_.erase(c);
+    observe::local()[observe::gauge_id::connections_active].set(connections_.size());
     if (loads_ != nullptr) loads_->publish(connections_.size());
     return true;
 }
@@ -324,9 +332,14 @@ void server::reload_plugin() {
         fresh = std::make_shared<plugin::plugin_host>(plugin_config_);
     } catch (const std::exception& e) {
         spdlog::error("reload failed, the loaded plugin keeps serving: {}", e.what());
+        if (observe::process_area* process = observe::own_process())
+            (*process)[observe::process_counter_id::reload_failures].add();
         return;
     }
     spdlog::info("reloaded: plugin {} {} now serves new requests", fresh->name(), fresh->version());
+    if (observe::process_area* process = observe::own_process())
+        (*process)[observe::process_counter_id::reloads].add();
+    observe::set_local_plugin(fresh->name(), fresh->version());
     // Requests in flight keep the old plugin in use; once the last of them
     // has finished, the sweep calls its shutdown().
     retired_plugins_.push_back(dispatcher_.replace_plugin(std::move(fresh)));
@@ -349,6 +362,7 @@ void server::start_drain(std::string reason) {
     service::set_process_state(service::process_state::draining);
     drain_reason_ = std::move(reason);
     spdlog::info("draining: {}", drain_reason_);
+    observe::set_local_state(observe::run_state::draining);
     service::notify_systemd("STOPPING=1");
     boost::system::error_code ignored;
     acceptor_.close(ignored);

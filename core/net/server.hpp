@@ -30,6 +30,7 @@
 #include "net/request_dispatcher.hpp"
 #include "net/request_slots.hpp"
 #include "net/server_inbox.hpp"
+#include "net/status_endpoints.hpp"
 
 namespace fcgid::plugin {
 class plugin_host;
@@ -47,9 +48,11 @@ class worker_loads;
 
 class server {
 public:
+    // Counts into observe::local() (metrics_table.hpp), and answers the
+    // status and ping paths of `observe` before the plugin.
     server(boost::asio::io_context& io, const config::limits_config& limits,
-           const config::plugin_config& plugin_config, std::shared_ptr<plugin::plugin_host> plugin,
-           listener listen, address_filter allowed);
+           const config::plugin_config& plugin_config, const config::observe_config& observe,
+           std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed);
     ~server();
 
     // Runs the loop until the drain ends. Returns the exit code: 0 after a
@@ -125,6 +128,7 @@ private:
     const config::limits_config& limits_;
     const config::plugin_config& plugin_config_;
     request_dispatcher dispatcher_;
+    const status_endpoints status_endpoints_;
     // Plugins replaced by a reload. Each is shut down once no request holds
     // it, but never unloaded: a task it queued with call_on_loop may still
     // be waiting to run its code.

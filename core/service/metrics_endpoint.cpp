@@ -2,17 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "observe/render.hpp"
 #include "service/process_state.hpp"
 
 namespace fcgid::service {
 
-std::string placeholder_metrics(http::metrics_format format) {
-    std::string body =
-        "# HELP fcgid_up Whether fcgid is up.\n"
-        "# TYPE fcgid_up gauge\n"
-        "fcgid_up 1\n";
-    if (format == http::metrics_format::openmetrics) body += "# EOF\n";
-    return body;
+std::string metrics_body(http::metrics_format format) {
+    // The listener's thread: render_metrics only reads the shared table.
+    return observe::render_metrics(
+        format == http::metrics_format::openmetrics ? observe::format::openmetrics : observe::format::prometheus,
+        /*full=*/false);
 }
 
 bool ready_for_requests() noexcept { return current_process_state() == process_state::serving; }
@@ -21,7 +20,7 @@ std::unique_ptr<http::metrics_listener> start_metrics_listener(const config::ser
     if (config.metrics.listen.empty()) return nullptr;
     http::metrics_listener_options options;
     options.address = http::parse_listen_address(config.metrics.listen);
-    options.metrics_body = placeholder_metrics;
+    options.metrics_body = metrics_body;
     options.ready = ready_for_requests;
     auto listener = std::make_unique<http::metrics_listener>(std::move(options));
     spdlog::info("metrics endpoint on http://{}/ (/metrics, /health, /ready)", listener->description());

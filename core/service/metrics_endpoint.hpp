@@ -1,6 +1,7 @@
 // Starts --metrics-listen for this process, wired to what it reports: the
-// process state (process_state.hpp) for /ready, and for /metrics, until the
-// metrics table and its renderers are wired in, a placeholder `fcgid_up 1`.
+// process state (process_state.hpp) for /ready, and for /metrics the
+// metrics table installed in this process (core/observe), rendered on the
+// listener's thread. Start it after the table is installed.
 // Started by serve_process() in a single process and by the master with
 // --workers (serve_workers.cpp), never by a worker.
 #pragma once
@@ -12,9 +13,8 @@
 
 namespace fcgid::service {
 
-// The /metrics body until the real renderers are wired in: `fcgid_up 1`,
-// with `# EOF` for OpenMetrics.
-std::string placeholder_metrics(http::metrics_format format);
+// The /metrics body: the installed table's totals in `format`.
+std::string metrics_body(http::metrics_format format);
 
 // Ready to take requests: serving, not starting, draining or stopping.
 bool ready_for_requests() noexcept;

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "service/process_state.hpp"
+#include "observe/metrics_table.hpp"
 #include "service/respawn_policy.hpp"
 #include "service/systemd.hpp"
 
@@ -79,6 +80,7 @@ public:
         }
         spdlog::info("{} workers serving (pids {})", workers_.size(), pid_list());
         set_process_state(process_state::serving);
+        if (options_.metrics != nullptr) options_.metrics->set_state(observe::run_state::serving);
         notify_systemd("READY=1");
         return loop();
     }
@@ -214,6 +216,7 @@ private:
             });
             const bool replace = !stopping_ && !retiring && !slot_taken;
             if (stopping_ && !clean) exit_code_ = 1;
+            count_restart(retiring && !stopping_ && ready, replace, clean, ready);
             const std::string how = ended_by_our_term ? std::string("exited on the SIGTERM sent to stop it, after its drain")
                                     : WIFEXITED(status)
                                         ? fmt::format("exited with status {}", WEXITSTATUS(status))
@@ -234,6 +237,19 @@ private:
                       wait.count() <= 0 ? std::string("replacing it now")
                                         : fmt::format("next try in {} ms", wait.count()));
         }
+    }
+
+    // Why a worker is replaced, for the metrics: a rolling restart, a limit
+    // (a clean exit), a crash while serving, or a failed start.
+    void count_restart(bool by_reload, bool replaced, bool clean, bool ready) {
+        if (options_.metrics == nullptr) return;
+        using id = observe::process_counter_id;
+        observe::process_area& m = *options_.metrics;
+        if (by_reload) m[id::worker_restarts_reload].add();
+        else if (!replaced) return;
+        else if (!ready) m[id::worker_failed_starts].add();
+        else if (clean) m[id::worker_restarts_limit].add();
+        else m[id::worker_restarts_crash].add();
     }
 
     template <typename... Args>
@@ -290,6 +306,7 @@ private:
         }
         stopping_ = true;
         set_process_state(process_state::draining);
+        if (options_.metrics != nullptr) options_.metrics->set_state(observe::run_state::draining);
         stop_deadline_ = clock::now() + options_.stop_timeout;
         if (options_.listen_fd >= 0) ::close(options_.listen_fd);
         spdlog::info("draining: signal {}; stopping {} workers",
@@ -310,6 +327,7 @@ private:
             if (old_worker == workers_.end()) continue;  // it exited meanwhile, and was replaced
             if (!spawn(old_worker->slot)) {
                 spdlog::error("rolling restart stopped; the running workers keep serving");
+                count_reload(false);
                 return;
             }
             worker& fresh = workers_.back();
@@ -318,6 +336,7 @@ private:
                               "the running workers keep serving");
                 ::kill(fresh.pid, SIGKILL);
                 fresh.retiring = true;  // reaped later, not replaced
+                count_reload(false);
                 return;
             }
             const auto it = std::find_if(workers_.begin(), workers_.end(),
@@ -327,6 +346,13 @@ private:
             ::kill(old_pid, SIGTERM);
         }
         spdlog::info("rolling restart done (pids {})", pid_list());
+        count_reload(true);
+    }
+
+    void count_reload(bool done) {
+        if (options_.metrics == nullptr) return;
+        (*options_.metrics)[done ? observe::process_counter_id::reloads : observe::process_counter_id::reload_failures]
+            .add();
     }
 
     void kill_all(int signal_number) {

@@ -24,6 +24,10 @@
 #include <functional>
 #include <string>
 
+namespace fcgid::observe {
+struct process_area;
+}
+
 namespace fcgid::service {
 
 struct prefork_options {
@@ -40,6 +44,8 @@ struct prefork_options {
     // What it returns is added to the line that logs the death: what the
     // worker was serving when it crashed (crash_reports.hpp), or nothing.
     std::function<std::string(pid_t)> on_worker_exit;
+    // Where the master notes its state, reloads and worker restarts, if anywhere.
+    observe::process_area* metrics = nullptr;
 };
 
 // Runs a worker in a forked child: serve until drained, writing one byte to

@@ -14,6 +14,8 @@
 
 #include "net/server.hpp"
 #include "net/worker_loads.hpp"
+#include "observe/metrics_table.hpp"
+#include "observe/snapshot.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
 #include "service/crash_reports.hpp"
@@ -35,6 +37,14 @@ int serve_process(const config::server_config& config, serve_role role) {
     // A plugin that crashes the process (in init too) leaves a line naming
     // the request, or with --workers a report for the master.
     install_fatal_signal_handlers(net::server::describe_request, role.crashes);
+    // The figures of the status page: with --workers the master's table,
+    // mapped before the fork; a single process maps its own.
+    std::unique_ptr<observe::metrics_table> own_metrics;
+    if (observe::installed() == nullptr) {
+        own_metrics = observe::metrics_table::create();
+        observe::install(own_metrics.get());
+    }
+    observe::join_local();
     net::address_filter allowed = allowed_peers(config.access, std::getenv("FCGI_WEB_SERVER_ADDRS"));
     // The master's with --workers; here, bound before root is given up like
     // the FastCGI socket, and up while the plugin loads: /ready says 503 then.
@@ -45,12 +55,14 @@ int serve_process(const config::server_config& config, serve_role role) {
     listening_socket bound(io, config);
     if (role.worker) die_with_master();  // dropping privileges cleared it
     net::listener& listener = bound.listener;
+    observe::set_listen_socket(listener.socket.native_handle());
     auto plugin = std::make_shared<plugin::plugin_host>(config.plugin);
+    observe::set_local_plugin(plugin->name(), plugin->version());
     const std::string where = listener.description;
     // The server installs the signal handlers: build it before announcing the
     // address, so a SIGTERM sent on seeing the line already drains.
     std::optional<net::server> running;
-    net::server& server = running.emplace(io, config.limits, config.plugin, plugin,
+    net::server& server = running.emplace(io, config.limits, config.plugin, config.observe, plugin,
                                           std::move(listener), std::move(allowed));
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
                  plugin->path());
@@ -59,6 +71,7 @@ int serve_process(const config::server_config& config, serve_role role) {
     if (role.crashes != nullptr && role.crashes->quarantine().enabled())
         server.answer_quarantined(role.crashes->quarantine());
     set_process_state(process_state::serving);
+    observe::set_local_state(observe::run_state::serving);
     if (role.worker) {
         unblock_worker_signals();  // the server's handlers are in place
         (void)::write(role.ready_fd, "1", 1);
@@ -68,6 +81,7 @@ int serve_process(const config::server_config& config, serve_role role) {
     }
     const int exit_code = server.run();
     set_process_state(process_state::stopping);
+    observe::set_local_state(observe::run_state::stopping);
     server.shutdown_plugins();
     // The drain is over: a stop signal from here on (a process manager
     // repeating itself) must not turn a clean exit into a death by signal.

@@ -9,6 +9,8 @@
 
 #include "log/logging.hpp"
 #include "net/worker_loads.hpp"
+#include "observe/metrics_table.hpp"
+#include "observe/snapshot.hpp"
 #include "service/crash_reports.hpp"
 #include "service/listening_socket.hpp"
 #include "service/metrics_endpoint.hpp"
@@ -35,10 +37,6 @@ int serve_with_workers(const config::server_config& config) {
     spdlog::info("listening on {} (plugin from {}; {} workers)", listener.description,
                  config.plugin.path, config.process.workers);
 
-    // In the master, which has no loop of its own: /ready follows the
-    // master's state (serving while some worker is, draining once stopped).
-    const std::unique_ptr<http::metrics_listener> metrics = start_metrics_listener(config);
-
     // What each worker runs: the plain daemon on the socket bound here.
     const config::server_config for_workers = worker_config(config, listener.socket.release());
 
@@ -47,9 +45,21 @@ int serve_with_workers(const config::server_config& config) {
     // Where a dying worker says what it was serving, and poison requests are held.
     const std::unique_ptr<crash_reports> crashes = crash_reports::create(
         {static_cast<unsigned>(config.process.quarantine_after), config.process.quarantine_window});
+    // What the workers count, each in its row; what exited ones counted is
+    // folded into the totals here, so counters never go backwards.
+    const std::unique_ptr<observe::metrics_table> metrics = observe::metrics_table::create();
+    observe::install(metrics.get());
+    metrics->process().workers_configured.store(static_cast<std::uint32_t>(config.process.workers));
+    observe::set_listen_socket(for_workers.listen.fd);
+    // In the master, which has no loop of its own: /ready follows the
+    // master's state (serving while some worker is, draining once stopped);
+    // /metrics renders the table above, which every worker counts into.
+    const std::unique_ptr<http::metrics_listener> metrics_http = start_metrics_listener(config);
     prefork_options prefork;
-    prefork.on_worker_exit = [&loads, &crashes](pid_t pid) {
+    prefork.metrics = &metrics->process();
+    prefork.on_worker_exit = [&loads, &crashes, &metrics](pid_t pid) {
         loads->forget(pid);
+        metrics->retire(pid);
         const auto report = crashes->take(pid);
         return report ? describe(*report, crashes->quarantine().settings()) : std::string();
     };
@@ -59,7 +69,7 @@ int serve_with_workers(const config::server_config& config) {
     return run_prefork_master(prefork, [&](int ready_fd) {
         // Only the master speaks to systemd, and each worker's lines say whose they are.
         ::unsetenv("NOTIFY_SOCKET");
-        if (metrics) metrics->forget_in_forked_child();
+        if (metrics_http) metrics_http->forget_in_forked_child();
         log::name_worker_in_lines();
         return serve_process(for_workers, serve_role{true, ready_fd, loads.get(), crashes.get()});
     });

@@ -100,7 +100,7 @@ TEST(MetricsListen, MetricsFormatFollowsTheAcceptHeader) {
     http_answer open = http_request(port, "/metrics", prometheus_accept);
     EXPECT_EQ(open.status, 200);
     EXPECT_EQ(open.content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    EXPECT_NE(open.body.find("fcgid_up 1\n"), std::string::npos) << open.body;
+    EXPECT_NE(open.body.find("\nfcgid_uptime_seconds "), std::string::npos) << open.body;
     EXPECT_EQ(open.body.substr(open.body.size() - 6), "# EOF\n") << open.body;
 
     for (const std::string accept : {"", "text/plain", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
@@ -108,7 +108,7 @@ TEST(MetricsListen, MetricsFormatFollowsTheAcceptHeader) {
         http_answer text = http_request(port, "/metrics", accept);
         EXPECT_EQ(text.status, 200) << accept;
         EXPECT_EQ(text.content_type, "text/plain; version=0.0.4; charset=utf-8") << accept;
-        EXPECT_NE(text.body.find("fcgid_up 1\n"), std::string::npos) << text.body;
+        EXPECT_NE(text.body.find("\nfcgid_uptime_seconds "), std::string::npos) << text.body;
         EXPECT_EQ(text.body.find("# EOF"), std::string::npos) << accept << ": " << text.body;
     }
 
