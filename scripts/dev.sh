@@ -20,13 +20,15 @@ BUILD_DIR=${BUILD_DIR:-build}
 # libraries; nginx, Apache (mod_proxy_fcgi, mod_fcgid), lighttpd, Caddy, h2o,
 # supervisord and systemd-socket-activate for the interop tests, which run
 # each in front of fcgid; dpkg-dev and man-db for the .deb test; clang and its
-# runtime (libFuzzer) for the fuzz targets.
+# runtime (libFuzzer) for the fuzz targets; logrotate for the access log's
+# rotation test.
 PACKAGES=(
   g++ cmake make ccache pkg-config
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev nlohmann-json3-dev
   nginx-light curl python3 procps wrk
   clang libclang-rt-14-dev
   apache2 libapache2-mod-fcgid lighttpd caddy h2o haproxy supervisor systemd dpkg-dev man-db
+  logrotate
 )
 
 install_missing_packages() {

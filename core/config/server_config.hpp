@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "log/access_line.hpp"
 #include "log/logging.hpp"
 
 namespace fcgid::config {
@@ -67,12 +68,19 @@ struct plugin_config {
     std::vector<std::pair<std::string, std::string>> options;  // --plugin-option KEY=VALUE
 };
 
+struct logs_config {
+    std::string access_log;  // --access-log PATH; "-" = stdout; empty = none
+    log::access_format access_log_format = log::access_format::combined;
+    std::chrono::milliseconds slow_request_time{0};  // warn past this; 0 = never
+};
+
 struct server_config {
     listen_config listen;
     limits_config limits;
     access_config access;
     process_config process;
     plugin_config plugin;
+    logs_config logs;
     log::verbosity verbosity = log::verbosity::normal;  // -q, -v, -vv
 };
 

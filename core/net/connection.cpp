@@ -14,6 +14,7 @@
 #include "fcgi/record_text.hpp"
 #include "net/request.hpp"
 #include "net/request_dispatcher.hpp"
+#include "net/request_log.hpp"
 #include "net/server_inbox.hpp"
 
 namespace fcgid::net {
@@ -87,6 +88,7 @@ void connection::forget_finished() {
         }
         if (!r.keep_conn()) close_when_idle_ = true;
         context_.inbox.request_finished(r.status());
+        if (context_.log.enabled()) unwritten_.push_back(requests_[i].r);
         forget(r);
     }
 }
@@ -372,8 +374,21 @@ void connection::on_write(const boost::system::error_code& ec, std::size_t bytes
     begin_turn();
     last_write_ = std::chrono::steady_clock::now();
     if (!output_.wrote(bytes)) do_write();
+    if (!unwritten_.empty()) report_written(/*closing=*/false);
     // Room was freed: waiting writers go on, and the next batch goes out.
     settle();
+}
+
+void connection::report_written(bool closing) {
+    std::size_t done = 0;
+    const auto now = closing ? std::chrono::steady_clock::now() : last_write_;
+    for (; done < unwritten_.size(); ++done) {
+        request& r = *unwritten_[done];
+        if (!closing && r.output_end() > output_.written_total()) break;
+        r.written_at(now);
+        context_.log.written(r);
+    }
+    unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 // ---- Lifetime ----------------------------------------------------------------------
@@ -460,6 +475,9 @@ void connection::close() {
     socket_.close(ignored);
     // Whatever is still in flight can no longer be answered: tell the plugin.
     abandon_requests();
+    // Answered, but the web server may not have had all of it: logged with
+    // the time the connection gave up.
+    if (!unwritten_.empty()) report_written(/*closing=*/true);
     spare_requests_.clear();
     budget_.clear();
     output_.clear();

@@ -38,6 +38,7 @@ namespace fcgid::net {
 
 class request;
 class request_dispatcher;
+class request_log;
 class server_inbox;
 
 // What the server lends every connection; it outlives them all.
@@ -46,6 +47,7 @@ struct connection_context {
     request_slots& slots;             // --max-requests, process-wide
     request_dispatcher& dispatcher;   // where complete requests go
     server_inbox& inbox;              // where the server hears back
+    request_log& log;                 // told of each request once written
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -82,6 +84,9 @@ private:
     void settle();
     // Forgets the requests that finished (noted in output_) and reports them.
     void forget_finished();
+    // Tells the request log of the answered requests whose END_REQUEST the
+    // writes so far have carried (all of them when `closing`).
+    void report_written(bool closing);
 
     // ---- Reading ----
     void do_read();
@@ -141,6 +146,10 @@ private:
     std::vector<std::shared_ptr<request>> spare_requests_;
     // Scratch list for settle(), kept for its capacity.
     std::vector<std::shared_ptr<request>> writable_;
+    // Answered requests whose END_REQUEST is not written yet, oldest first,
+    // held for the request log (only when it is enabled). Holding one keeps
+    // it out of reuse; the list is as long as the output buffer's answers.
+    std::vector<std::shared_ptr<request>> unwritten_;
 
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended, or input is over

@@ -85,6 +85,11 @@ public:
     // `bytes` were written; true once the wire buffer is all out.
     bool wrote(std::size_t bytes) noexcept;
     bool empty() const noexcept { return !writing_ && pending_.empty(); }
+    // Positions in the stream of bytes this connection sends: all bytes
+    // written so far, and that plus what is buffered. A request that ended
+    // at queued_total() is on the wire once written_total() reaches it.
+    std::uint64_t written_total() const noexcept { return written_total_; }
+    std::uint64_t queued_total() const noexcept { return written_total_ + buffered(); }
     // Drops what is not on the wire: the connection closed.
     void clear() noexcept;
 
@@ -96,6 +101,7 @@ private:
     std::string pending_;
     std::string writing_buffer_;
     std::size_t written_ = 0;  // bytes of writing_buffer_ already on the wire
+    std::uint64_t written_total_ = 0;
     bool writing_ = false;
     std::size_t finished_ = 0;  // requests finished since take_finished()
     std::vector<std::shared_ptr<request>> writable_waiters_;

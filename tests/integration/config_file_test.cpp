@@ -48,7 +48,8 @@ std::vector<std::string> every_option_but_exclusive(const temp_dir& dir) {
             "0600", "--socket-owner", "nobody", "--socket-group", "nogroup", "--pid-file",
             dir.file("fcgid.pid"), "--workers", "2", "--quarantine-after", "3",
             "--quarantine-window", "21", "--user", "nobody", "--group", "nogroup", "--driver",
-            "userland"};
+            "userland", "--access-log", dir.file("access.log"), "--access-log-format", "json",
+            "--slow-request-time", "250"};
 }
 
 struct round_trip_case {
