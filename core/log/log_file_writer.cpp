@@ -66,7 +66,7 @@ bool log_file_writer::append(std::string_view lines) noexcept {
             return false;
         }
         filling_.append(lines);  // within the reserved capacity: no allocation
-        if (!nudged_ && filling_.size() >= settings_.capacity / 2) nudge = nudged_ = true;
+        if (!nudged_ && filling_.size() >= settings_.wake_at) nudge = nudged_ = true;
     }
     if (nudge) wake_.notify_one();
     return true;

@@ -32,6 +32,10 @@ constexpr std::chrono::seconds drain_grace{1};
 
 // Enough for the usual one request at a time, and a few multiplexed ones.
 constexpr std::size_t max_spare_requests = 4;
+// With the request log on, a request is reused only once its answer is
+// written: a web server multiplexing a batch of requests needs a spare for
+// each of the batch's successors (nginx and HAProxy keep a few in flight).
+constexpr std::size_t max_spare_requests_logged = 16;
 
 }  // namespace
 
@@ -88,8 +92,10 @@ void connection::forget_finished() {
         }
         if (!r.keep_conn()) close_when_idle_ = true;
         context_.inbox.request_finished(r.status());
-        if (context_.log.enabled()) unwritten_.push_back(requests_[i].r);
-        forget(r);
+        // Held for the request log until written, and only then spare.
+        const bool log = context_.log.enabled();
+        if (log) unwritten_.push_back(requests_[i].r);
+        forget(r, /*keep_spare=*/!log);
     }
 }
 
@@ -387,6 +393,7 @@ void connection::report_written(bool closing) {
         if (!closing && r.output_end() > output_.written_total()) break;
         r.written_at(now);
         context_.log.written(r);
+        if (!closing) keep_for_reuse(std::move(unwritten_[done]));
     }
     unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(done));
 }
@@ -499,18 +506,23 @@ std::shared_ptr<request> connection::make_request(std::uint16_t id, bool keep_co
     return std::make_shared<request>(output_, id, keep_conn);
 }
 
+void connection::keep_for_reuse(std::shared_ptr<request> r) noexcept {
+    const std::size_t limit = context_.log.enabled() ? max_spare_requests_logged : max_spare_requests;
+    if (spare_requests_.size() < limit) spare_requests_.push_back(std::move(r));
+}
+
 std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
     for (const auto& entry : requests_)
         if (entry.r->id() == id) return entry.r;
     return nullptr;
 }
 
-bool connection::forget(const request& r) noexcept {
+bool connection::forget(const request& r, bool keep_spare) noexcept {
     const auto it = std::find_if(requests_.begin(), requests_.end(),
                                  [&](const in_flight& entry) { return entry.r.get() == &r; });
     if (it == requests_.end()) return false;
     budget_.give_back(r.received_bytes());
-    if (spare_requests_.size() < max_spare_requests) spare_requests_.push_back(std::move(it->r));
+    if (keep_spare) keep_for_reuse(std::move(it->r));
     requests_.erase(it);  // gives its slot back
     return true;
 }

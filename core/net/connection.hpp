@@ -114,8 +114,11 @@ private:
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
     // A request object for `id`: a recycled one when one is free.
     std::shared_ptr<request> make_request(std::uint16_t id, bool keep_conn);
-    // Drops `r` from the requests in flight; false if it was not there.
-    bool forget(const request& r) noexcept;
+    // Drops `r` from the requests in flight, keeping it for reuse unless
+    // `keep_spare` is false; false if it was not there.
+    bool forget(const request& r, bool keep_spare = true) noexcept;
+    // A finished request, into the spares if there is room.
+    void keep_for_reuse(std::shared_ptr<request> r) noexcept;
     // Aborts and detaches every request in flight: none will be answered.
     void abandon_requests() noexcept;
     bool idle() const noexcept;
@@ -147,8 +150,8 @@ private:
     // Scratch list for settle(), kept for its capacity.
     std::vector<std::shared_ptr<request>> writable_;
     // Answered requests whose END_REQUEST is not written yet, oldest first,
-    // held for the request log (only when it is enabled). Holding one keeps
-    // it out of reuse; the list is as long as the output buffer's answers.
+    // held for the request log (only when it is enabled); each becomes a
+    // spare once written. As long as the answers in the output buffer.
     std::vector<std::shared_ptr<request>> unwritten_;
 
     bool draining_ = false;
