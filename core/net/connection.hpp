@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "config/server_config.hpp"
 #include "fcgi/decoder.hpp"
@@ -151,8 +152,9 @@ private:
     std::vector<std::shared_ptr<request>> writable_;
     // Answered requests whose END_REQUEST is not written yet, oldest first,
     // held for the request log (only when it is enabled); each becomes a
-    // spare once written. As long as the answers in the output buffer.
-    std::vector<std::shared_ptr<request>> unwritten_;
+    // spare once written. As long as the answers in the output buffer; the
+    // usual few inline, so a connection per request allocates nothing for it.
+    boost::container::small_vector<std::shared_ptr<request>, 4> unwritten_;
 
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended, or input is over
