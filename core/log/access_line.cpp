@@ -104,6 +104,18 @@ void append_json(std::string& out, const access_entry& e) {
     out.append("}\n");
 }
 
+// Printable ASCII but the quote and the backslash: copied as it is, in runs.
+bool plain_in_quotes(char c) noexcept {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+}
+
+std::size_t plain_run(std::string_view text) noexcept {
+    std::size_t n = 0;
+    while (n < text.size() && plain_in_quotes(text[n])) ++n;
+    return n;
+}
+
 }  // namespace
 
 void append_access_line(std::string& out, access_format format, const access_entry& entry) {
@@ -116,16 +128,23 @@ void append_combined_escaped(std::string& out, std::string_view text) {
         out.push_back('-');
         return;
     }
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte >= 0x7f || c == '"' || c == '\\') append_hex_byte(out, "\\x", byte);
-        else out.push_back(c);
+    while (!text.empty()) {
+        const std::size_t plain = plain_run(text);
+        out.append(text.data(), plain);
+        text.remove_prefix(plain);
+        if (text.empty()) break;
+        append_hex_byte(out, "\\x", static_cast<unsigned char>(text.front()));
+        text.remove_prefix(1);
     }
 }
 
 void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     for (std::size_t i = 0; i < text.size();) {
+        const std::size_t plain = plain_run(text.substr(i));
+        out.append(text.data() + i, plain);
+        i += plain;
+        if (i == text.size()) break;
         const char c = text[i];
         const auto byte = static_cast<unsigned char>(c);
         if (byte >= 0x80) {

@@ -24,6 +24,33 @@ std::string_view param(const request& r, std::string_view name) noexcept {
 
 std::uint64_t count(std::chrono::microseconds d) noexcept { return static_cast<std::uint64_t>(d.count()); }
 
+// The params a line names, found in one pass over the params rather than
+// a search for each. The first of a name counts, as for find_param().
+struct logged_params {
+    std::string_view remote_addr, method, uri, protocol, referer, user_agent, request_id;
+
+    explicit logged_params(const request& r) noexcept {
+        std::string_view name;
+        std::string_view value;
+        for (std::size_t i = 0; r.param_at(i, name, value); ++i) {
+            std::string_view* field = nullptr;
+            switch (name.size()) {
+                case 11:
+                    field = name == "REMOTE_ADDR" ? &remote_addr : name == "REQUEST_URI" ? &uri : nullptr;
+                    break;
+                case 12: field = name == "HTTP_REFERER" ? &referer : nullptr; break;
+                case 14: field = name == "REQUEST_METHOD" ? &method : nullptr; break;
+                case 15:
+                    field = name == "SERVER_PROTOCOL" ? &protocol : name == "HTTP_USER_AGENT" ? &user_agent : nullptr;
+                    break;
+                case 17: field = name == "HTTP_X_REQUEST_ID" ? &request_id : nullptr; break;
+                default: break;
+            }
+            if (field != nullptr && field->data() == nullptr) *field = value;
+        }
+    }
+};
+
 }  // namespace
 
 request_log::request_log(const config::logs_config& config)
@@ -46,8 +73,7 @@ void request_log::reopen() {
     if (access_) access_->reopen();
 }
 
-std::string_view request_log::request_id(const request& r) noexcept {
-    const std::string_view forwarded = param(r, "HTTP_X_REQUEST_ID");
+std::string_view request_log::request_id(std::string_view forwarded) noexcept {
     if (!forwarded.empty() && forwarded.size() <= max_forwarded_id) return forwarded;
     const auto end = fmt::format_to_n(id_text_, sizeof id_text_, "{:08x}-{}", id_prefix_, ++next_id_).out;
     return {id_text_, static_cast<std::size_t>(end - id_text_)};
@@ -60,15 +86,16 @@ void request_log::write_access_line(const request& r) {
     ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
     const request_timing& t = r.timing();
     const request_outcome outcome = r.outcome();
+    const logged_params params(r);
     log::access_entry entry;
     entry.time = clock_text_.at(format_, now.tv_sec, now.tv_nsec);
-    entry.remote_addr = param(r, "REMOTE_ADDR");
-    entry.method = param(r, "REQUEST_METHOD");
-    entry.uri = param(r, "REQUEST_URI");
-    entry.protocol = param(r, "SERVER_PROTOCOL");
-    entry.referer = param(r, "HTTP_REFERER");
-    entry.user_agent = param(r, "HTTP_USER_AGENT");
-    entry.request_id = request_id(r);
+    entry.remote_addr = params.remote_addr;
+    entry.method = params.method;
+    entry.uri = params.uri;
+    entry.protocol = params.protocol;
+    entry.referer = params.referer;
+    entry.user_agent = params.user_agent;
+    entry.request_id = request_id(params.request_id);
     entry.status = outcome.status;
     entry.bytes_out = outcome.bytes_out;
     entry.bytes_in = outcome.bytes_in;

@@ -44,8 +44,8 @@ public:
 private:
     void write_access_line(const request& r);
     void warn_slow(const request& r);
-    // The web server's X-Request-ID, or this process's next id.
-    std::string_view request_id(const request& r) noexcept;
+    // The web server's X-Request-ID (`forwarded`), or this process's next id.
+    std::string_view request_id(std::string_view forwarded) noexcept;
 
     std::unique_ptr<log::log_file_writer> access_;  // nullptr: no access log
     log::access_format format_;
