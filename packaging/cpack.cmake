@@ -47,4 +47,8 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx | apache2 | lighttpd | caddy | h2o, sup
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "g++, cmake, nlohmann-json3-dev, libboost-dev")
 set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")
 
+# /etc/logrotate.d/fcgid is the administrator's to edit: a conffile, which
+# an upgrade does not overwrite unasked and a remove (not a purge) keeps.
+file(WRITE "${CMAKE_BINARY_DIR}/debian-control/conffiles" "/etc/logrotate.d/fcgid\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${CMAKE_BINARY_DIR}/debian-control/conffiles")
 include(CPack)

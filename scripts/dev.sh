@@ -20,8 +20,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 # libraries; nginx, Apache (mod_proxy_fcgi, mod_fcgid), lighttpd, Caddy, h2o,
 # supervisord and systemd-socket-activate for the interop tests, which run
 # each in front of fcgid; PHP-FPM, promtool and python3-prometheus-client for
-# the probe test (fcgid ping/status, the metrics listener's formats); dpkg-dev and man-db for the .deb test; clang and its
-# runtime (libFuzzer) for the fuzz targets.
+# the probe and status tests (fcgid ping/status, the metrics formats); dpkg-dev
+# and man-db for the .deb test; clang and its runtime (libFuzzer) for the fuzz
+# targets; logrotate for the access log's rotation test.
 PACKAGES=(
   g++ cmake make ccache pkg-config
   libcli11-dev libboost-dev libspdlog-dev libfmt-dev googletest libgtest-dev nlohmann-json3-dev
@@ -29,7 +30,7 @@ PACKAGES=(
   prometheus python3-prometheus-client
   clang libclang-rt-14-dev
   apache2 libapache2-mod-fcgid lighttpd caddy h2o haproxy supervisor systemd dpkg-dev man-db
-  php8.2-fpm prometheus python3-prometheus-client
+  php8.2-fpm prometheus python3-prometheus-client logrotate
 )
 
 install_missing_packages() {

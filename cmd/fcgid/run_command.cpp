@@ -248,6 +248,31 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
         ->type_name("PATH");
     run.add_option("--ping-response", observe.ping_response, "The body of the --ping-path answer")
         ->capture_default_str();
+    auto& logs = options.server.logs;
+    run.add_option("--access-log", logs.access_log,
+                   "Write one line per request to this file ('-': stdout); SIGUSR1 reopens it")
+        ->type_name("PATH|-");
+    run.add_option_function<std::string>(
+           "--access-log-format",
+           [&logs](const std::string& text) {
+               logs.access_log_format = text == "json" ? log::access_format::json : log::access_format::combined;
+           },
+           "Access log lines: combined (Apache/nginx, then duration in µs, pid, request id) or json "
+           "(one object per line)")
+        ->type_name("FORMAT")
+        ->check(CLI::IsMember({"combined", "json"}))
+        ->default_str("combined");
+    run.add_option_function<std::uint64_t>(
+           "--slow-request-time",
+           [&logs](const std::uint64_t& value) {
+               // Past a day means "never" in practice; clamped like the seconds options.
+               logs.slow_request_time = std::chrono::milliseconds(std::min<std::uint64_t>(value, 86'400'000));
+           },
+           "Warn about a request that takes longer than this many milliseconds, from BEGIN_REQUEST "
+           "to its END_REQUEST written (0: never)")
+        ->type_name("MS")
+        ->check(whole_number_validator(0))
+        ->default_str("0");
 
     auto* verbose = run.add_flag("-v,--verbose", options.verbose, "More logging: -v debug, -vv trace");
     run.add_flag("-q,--quiet", options.quiet, "Only warnings and errors")->excludes(verbose);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "log/access_line.hpp"
 #include "log/logging.hpp"
 
 namespace fcgid::config {
@@ -80,6 +81,12 @@ struct observe_config {
     std::string ping_response = "pong";  // the ping's body
 };
 
+struct logs_config {
+    std::string access_log;  // --access-log PATH; "-" = stdout; empty = none
+    log::access_format access_log_format = log::access_format::combined;
+    std::chrono::milliseconds slow_request_time{0};  // warn past this; 0 = never
+};
+
 struct server_config {
     listen_config listen;
     limits_config limits;
@@ -88,6 +95,7 @@ struct server_config {
     plugin_config plugin;
     metrics_config metrics;
     observe_config observe;
+    logs_config logs;
     log::verbosity verbosity = log::verbosity::normal;  // -q, -v, -vv
 };
 

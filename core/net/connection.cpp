@@ -21,6 +21,7 @@
 #include "fcgi/record_text.hpp"
 #include "net/request.hpp"
 #include "net/request_dispatcher.hpp"
+#include "net/request_log.hpp"
 #include "net/server_inbox.hpp"
 #include "observe/metrics_table.hpp"
 
@@ -106,7 +107,7 @@ void connection::forget_finished() {
     if (!output_.take_finished()) return;
     // The finished ones are those completed among ours (a detached request
     // is no longer ours); the list is a few entries long.
-    const auto now = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point now{};  // read once, only if a request has no finish time
     for (std::size_t i = 0; i < requests_.size();) {
         const request& r = *requests_[i].r;
         if (!r.completed()) {
@@ -115,10 +116,20 @@ void connection::forget_finished() {
         }
         if (!r.keep_conn()) close_when_idle_ = true;
         context_.inbox.request_finished(r.status());
+        // Answered by the plugin: its finish time is noted already; answered
+        // by fcgid (413, 504, quarantine, status page): now.
+        auto finished = r.timing().finished;
+        if (finished == std::chrono::steady_clock::time_point{}) {
+            if (now == std::chrono::steady_clock::time_point{}) now = std::chrono::steady_clock::now();
+            finished = now;
+        }
         observe::local().request_answered(
-            r.status(),
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - r.begun_at()).count()));
-        forget(r);
+            r.status(), static_cast<std::uint64_t>(
+                            std::chrono::duration_cast<std::chrono::microseconds>(finished - r.begun_at()).count()));
+        // Held for the request log until written, and only then spare.
+        const bool log = context_.log.enabled();
+        if (log) unwritten_.push_back(requests_[i].r);
+        forget(r, /*keep_spare=*/!log);
     }
 }
 
@@ -478,7 +489,9 @@ void connection::write_now() {
         }
         observe::local()[counter_id::sent_bytes].add(static_cast<std::uint64_t>(sent));
         last_write_ = std::chrono::steady_clock::now();
-        if (!output_.wrote(static_cast<std::size_t>(sent))) {
+        const bool all_out = output_.wrote(static_cast<std::size_t>(sent));
+        if (!unwritten_.empty()) report_written(/*closing=*/false);
+        if (!all_out) {
             // The socket's buffer is full: wait for room.
             wait_writable();
             return;
@@ -502,6 +515,19 @@ void connection::wait_writable() {
             // Room was freed: waiting writers go on, and the next batch goes out.
             self->settle();
         }));
+}
+
+void connection::report_written(bool closing) {
+    std::size_t done = 0;
+    const auto now = closing ? std::chrono::steady_clock::now() : last_write_;
+    for (; done < unwritten_.size(); ++done) {
+        request& r = *unwritten_[done];
+        if (!closing && r.output_end() > output_.written_total()) break;
+        r.written_at(now);
+        context_.log.written(r);
+        if (!closing) context_.requests.give_back(std::move(unwritten_[done]));
+    }
+    unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 // ---- Lifetime ----------------------------------------------------------------------
@@ -600,6 +626,9 @@ void connection::close() {
     in_.reset();
     // Whatever is still in flight can no longer be answered: tell the plugin.
     abandon_requests();
+    // Answered, but the web server may not have had all of it: logged with
+    // the time the connection gave up.
+    if (!unwritten_.empty()) report_written(/*closing=*/true);
     budget_.clear();
     output_.clear();
     spdlog::debug("connection from {} closed", peer_);
@@ -614,12 +643,12 @@ std::shared_ptr<request> connection::find(std::uint16_t id) const noexcept {
     return nullptr;
 }
 
-bool connection::forget(const request& r) noexcept {
+bool connection::forget(const request& r, bool keep_spare) noexcept {
     const auto it = std::find_if(requests_.begin(), requests_.end(),
                                  [&](const in_flight& entry) { return entry.r.get() == &r; });
     if (it == requests_.end()) return false;
     budget_.give_back(r.received_bytes());
-    context_.requests.give_back(std::move(it->r));
+    if (keep_spare) context_.requests.give_back(std::move(it->r));
     requests_.erase(it);  // gives its slot back
     return true;
 }

@@ -42,6 +42,7 @@ namespace fcgid::net {
 
 class request;
 class request_dispatcher;
+class request_log;
 class server_inbox;
 
 // Where every connection reads into. The loop runs one connection at a
@@ -66,6 +67,7 @@ struct connection_context {
     server_inbox& inbox;              // where the server hears back
     shared_input& input;              // the loop's read buffer
     request_pool& requests;           // finished requests, for reuse
+    request_log& log;                 // told of each request once written
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -106,6 +108,9 @@ private:
     void settle();
     // Forgets the requests that finished (noted in output_) and reports them.
     void forget_finished();
+    // Tells the request log of the answered requests whose END_REQUEST the
+    // writes so far have carried (all of them when `closing`).
+    void report_written(bool closing);
 
     // ---- The socket ----
     // The socket is registered with the loop's reactor only when a read or
@@ -150,8 +155,10 @@ private:
 
     // ---- Requests ----
     std::shared_ptr<request> find(std::uint16_t id) const noexcept;
-    // Drops `r` from the requests in flight; false if it was not there.
-    bool forget(const request& r) noexcept;
+    // Drops `r` from the requests in flight, giving it back to the loop's
+    // pool unless `keep_spare` is false (held for the request log until
+    // written); false if it was not there.
+    bool forget(const request& r, bool keep_spare = true) noexcept;
     // Aborts and detaches every request in flight: none will be answered.
     void abandon_requests() noexcept;
     bool idle() const noexcept;
@@ -186,6 +193,11 @@ private:
     boost::container::small_vector<in_flight, 1> requests_;
     // Scratch list for settle(), kept for its capacity.
     std::vector<std::shared_ptr<request>> writable_;
+    // Answered requests whose END_REQUEST is not written yet, oldest first,
+    // held for the request log (only when it is enabled); each becomes a
+    // spare once written. As long as the answers in the output buffer; the
+    // usual few inline, so a connection per request allocates nothing for it.
+    boost::container::small_vector<std::shared_ptr<request>, 4> unwritten_;
 
     bool draining_ = false;
     bool close_when_idle_ = false;  // a request without KEEP_CONN ended, or input is over

@@ -97,6 +97,7 @@ std::string_view output_queue::unwritten() const noexcept {
 
 bool output_queue::wrote(std::size_t bytes) noexcept {
     written_ += bytes;
+    written_total_ += bytes;
     if (written_ < writing_buffer_.size()) return false;
     writing_ = false;
     writing_buffer_.clear();

@@ -93,6 +93,11 @@ public:
     void release_spare() noexcept;
     // Bytes the two buffers have room for (their capacity), in use or not.
     std::size_t capacity() const noexcept { return pending_.capacity() + writing_buffer_.capacity(); }
+    // Positions in the stream of bytes this connection sends: all bytes
+    // written so far, and that plus what is buffered. A request that ended
+    // at queued_total() is on the wire once written_total() reaches it.
+    std::uint64_t written_total() const noexcept { return written_total_; }
+    std::uint64_t queued_total() const noexcept { return written_total_ + buffered(); }
     // Drops what is not on the wire: the connection closed.
     void clear() noexcept;
 
@@ -104,6 +109,7 @@ private:
     std::string pending_;
     std::string writing_buffer_;
     std::size_t written_ = 0;  // bytes of writing_buffer_ already on the wire
+    std::uint64_t written_total_ = 0;
     bool writing_ = false;
     std::size_t finished_ = 0;  // requests finished since take_finished()
     std::vector<std::shared_ptr<request>> writable_waiters_;

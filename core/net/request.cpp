@@ -73,8 +73,10 @@ void request::reset(output_queue& output, std::uint16_t id, bool keep_conn) noex
     waiting_writable_ = false;
     // gate_ is reopened by hand_to_plugin(). Nothing waits on it now: a
     // waiting writer holds a reference, and reset() runs only when none is left.
-    dispatched_at_ = {};
-    begun_at_ = std::chrono::steady_clock::now();
+    timing_ = request_timing{std::chrono::steady_clock::now()};
+    bytes_out_ = 0;
+    output_end_ = 0;
+    cut_short_ = false;
 }
 
 // ---- Params ---------------------------------------------------------------------
@@ -138,6 +140,7 @@ int request::write(std::string_view data) {
     if (data.empty()) return FCGID_OK;
     if (!head_sent_) send_head();
     output_->append_stream(id_, fcgi::record_type::stdout_, data);
+    bytes_out_ += data.size();
     return output_->full() ? FCGID_FULL : FCGID_OK;
 }
 
@@ -169,9 +172,18 @@ int request::apply_posted_write(std::string_view data, fcgi::record_type type) {
 void request::complete() {
     completed_ = true;
     gate_.close();
+    note_finished();
     if (output_ == nullptr) return;
     if (!head_sent_) send_head();
     output_->finish(*this, stderr_sent_, /*app_status=*/0);
+    output_end_ = output_->queued_total();
+}
+
+void request::note_finished() noexcept {
+    // Inside handle() the time is the one dispatched() reads as it returns;
+    // right after it (finished for the plugin on OK), that same reading.
+    const bool handle_over = timing_.deferred || timing_.dispatched == request_timing::clock::time_point{};
+    timing_.finished = handle_over ? request_timing::clock::now() : timing_.returned;
 }
 
 void request::complete_with_error(int status) {
@@ -184,8 +196,12 @@ void request::complete_with_error(int status) {
     // Part of the body is out: ending the request normally would pass a
     // cut-short body off as whole. Signal the failure in the app status.
     completed_ = true;
+    cut_short_ = true;
     gate_.close();
-    if (output_) output_->finish(*this, stderr_sent_, /*app_status=*/1);
+    note_finished();
+    if (output_ == nullptr) return;
+    output_->finish(*this, stderr_sent_, /*app_status=*/1);
+    output_end_ = output_->queued_total();
 }
 
 int request::finish() {
@@ -275,13 +291,17 @@ void request::answer(int status, std::string_view content_type, std::string_view
 void request::hand_to_plugin(std::shared_ptr<plugin::plugin_host> handler) {
     plugin_ref_ = shared_from_this();
     handler_ = std::move(handler);
-    dispatched_at_ = std::chrono::steady_clock::now();
+    timing_.dispatched = std::chrono::steady_clock::now();
     gate_.open(output_ ? output_->room() : 0);
 }
 
 void request::dispatched(int handle_rc) {
     dispatched_ = true;
+    // The one clock read this adds to a request finished inside handle().
+    timing_.returned = std::chrono::steady_clock::now();
+    if (completed_) timing_.finished = timing_.returned;  // finished inside handle()
     if (handle_rc == FCGID_DEFERRED) {  // the plugin keeps plugin_ref_
+        timing_.deferred = !completed_;
         if (plugin_ref_) {
             deferred_ = true;
             observe::local()[observe::gauge_id::requests_deferred].add(1);

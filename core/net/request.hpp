@@ -29,6 +29,7 @@
 #include "fcgi/record.hpp"
 #include "fcgid/plugin.h"
 #include "net/request_params.hpp"
+#include "net/request_timing.hpp"
 #include "net/write_gate.hpp"
 #include "service/quarantine.hpp"
 
@@ -52,7 +53,7 @@ public:
 
     std::uint16_t id() const noexcept { return id_; }
     // When its BEGIN_REQUEST arrived, for the read timeout.
-    std::chrono::steady_clock::time_point begun_at() const noexcept { return begun_at_; }
+    std::chrono::steady_clock::time_point begun_at() const noexcept { return timing_.begun; }
     bool keep_conn() const noexcept { return keep_conn_; }
 
     // ---- Input, fed by the connection (which checks the sizes first) ----
@@ -133,7 +134,7 @@ public:
     // the output short), then tell the plugin as for an abort.
     void time_out();
     // When handle() was called, for --request-timeout.
-    std::chrono::steady_clock::time_point dispatched_at() const noexcept { return dispatched_at_; }
+    std::chrono::steady_clock::time_point dispatched_at() const noexcept { return timing_.dispatched; }
     // The connection is gone; the response can no longer be delivered.
     void detach() noexcept;
     // Answers with `status` and an empty body at once (e.g. 413), bypassing the plugin.
@@ -146,6 +147,18 @@ public:
     int status() const noexcept { return status_; }
     // Its END_REQUEST is queued, or nothing more can be sent (detached).
     bool completed() const noexcept { return completed_; }
+
+    // ---- What it came to, for the logs and the metrics ----
+
+    // Its steps' times; `written` is the connection's to fill in.
+    const request_timing& timing() const noexcept { return timing_; }
+    void written_at(request_timing::clock::time_point when) noexcept { timing_.written = when; }
+    request_outcome outcome() const noexcept {
+        return {status_, bytes_out_, received_, cut_short_};
+    }
+    // Where its END_REQUEST ends in the connection's output stream (see
+    // output_queue::queued_total): written once written_total() reaches it.
+    std::uint64_t output_end() const noexcept { return output_end_; }
 
     fcgid_request* as_request() noexcept { return reinterpret_cast<fcgid_request*>(this); }
     fcgid_response* as_response() noexcept { return reinterpret_cast<fcgid_response*>(this); }
@@ -164,6 +177,9 @@ private:
     void complete_with_error(int status);
     // The plugin gave the handle back; drop its reference last.
     void end_plugin_hold() noexcept;
+    // Notes when the response ended, reading the clock only if handle() has
+    // returned already (deferred, or never called).
+    void note_finished() noexcept;
     std::string_view uri_for_log() const noexcept;
     // Asks the output queue for one notify_writable() once it drains,
     // unless one is pending already.
@@ -196,8 +212,10 @@ private:
     // output; a member, so the usual request, written only from handle(),
     // allocates nothing for it.
     write_gate gate_;
-    std::chrono::steady_clock::time_point dispatched_at_{};
-    std::chrono::steady_clock::time_point begun_at_ = std::chrono::steady_clock::now();
+    request_timing timing_{std::chrono::steady_clock::now()};
+    std::uint64_t bytes_out_ = 0;    // response body bytes
+    std::uint64_t output_end_ = 0;   // see output_end()
+    bool cut_short_ = false;
     std::shared_ptr<request> plugin_ref_;
     std::shared_ptr<plugin::plugin_host> handler_;  // while plugin_ref_ is set
 };

@@ -51,6 +51,7 @@ const char* signal_name(int signal_number) {
     switch (signal_number) {
         case SIGTERM: return "SIGTERM";
         case SIGINT: return "SIGINT";
+        case SIGUSR1: return "SIGUSR1";
         default: return "signal";
     }
 }
@@ -65,14 +66,19 @@ bool watches_requests(const config::limits_config& limits) {
 
 server::server(asio::io_context& io, const config::limits_config& limits,
                const config::plugin_config& plugin_config, const config::observe_config& observe,
-               std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed)
+               std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed,
+               const config::logs_config& logs)
     : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
       status_endpoints_(observe), slots_(limits.max_requests),
       inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
-      requests_(spare_requests), context_{limits_, slots_, dispatcher_, inbox_, input_, requests_}, acceptor_(std::move(listen.socket)),
-      signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io), shutdown_timer_(io),
-      sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {
+      requests_(spare_requests), request_log_(logs),
+      context_{limits_, slots_, dispatcher_, inbox_, input_, requests_, request_log_},
+      acceptor_(std::move(listen.socket)), signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io),
+      shutdown_timer_(io), sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {
     if (status_endpoints_.enabled()) dispatcher_.answer_status(status_endpoints_);
+    // SIGUSR1 reopens the log files (logrotate). Added also without an access
+    // log: its default action would kill the process.
+    signals_.add(SIGUSR1);
 }
 
 // After a normal run every connection is closed and gone. If run() was left
@@ -310,6 +316,11 @@ void server::wait_for_signal() {
 void server::on_signal(int signal_number) {
     if (signal_number == SIGHUP) {
         if (!draining_) reload_plugin();
+        wait_for_signal();
+        return;
+    }
+    if (signal_number == SIGUSR1) {
+        request_log_.reopen();
         wait_for_signal();
         return;
     }

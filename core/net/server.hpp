@@ -28,6 +28,7 @@
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/request_dispatcher.hpp"
+#include "net/request_log.hpp"
 #include "net/request_slots.hpp"
 #include "net/server_inbox.hpp"
 #include "net/status_endpoints.hpp"
@@ -52,7 +53,8 @@ public:
     // status and ping paths of `observe` before the plugin.
     server(boost::asio::io_context& io, const config::limits_config& limits,
            const config::plugin_config& plugin_config, const config::observe_config& observe,
-           std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed);
+           std::shared_ptr<plugin::plugin_host> plugin, listener listen, address_filter allowed,
+           const config::logs_config& logs = {});
     ~server();
 
     // Runs the loop until the drain ends. Returns the exit code: 0 after a
@@ -72,6 +74,9 @@ public:
     void answer_quarantined(const service::quarantine_table& quarantine) noexcept {
         dispatcher_.answer_quarantined(quarantine);
     }
+
+    // The access and slow-request logs, and their counts (for the metrics).
+    const request_log& requests_log() const noexcept { return request_log_; }
 
     // For the fatal-signal handler (service/fatal_signals.hpp): describes
     // the net::request at `r`.
@@ -137,6 +142,7 @@ private:
     server_inbox inbox_;
     shared_input input_;
     request_pool requests_;
+    request_log request_log_;
     const connection_context context_;
     acceptor acceptor_;
     // Where accept4() writes the next peer's address.

@@ -52,7 +52,7 @@ public:
     master(const prefork_options& options, const worker_main& serve)
         : options_(options), serve_(serve), policy_(static_cast<std::size_t>(options.workers)) {
         sigemptyset(&signals_);
-        for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals_, s);
+        for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1}) sigaddset(&signals_, s);
         sigprocmask(SIG_BLOCK, &signals_, &previous_mask_);
     }
 
@@ -94,6 +94,10 @@ private:
             if (signal_number == SIGCHLD) reap();
             else if (signal_number == SIGTERM || signal_number == SIGINT) on_stop_signal(signal_number);
             else if (signal_number == SIGHUP) rolling_restart();
+            // Reopen the log files (logrotate): each worker writes its own
+            // lines, so each reopens. One still starting gets it once its
+            // handlers are in place (it starts with the signal blocked).
+            else if (signal_number == SIGUSR1) kill_all(SIGUSR1);
             else if (signal_number < 0 && errno != EAGAIN && errno != EINTR) break;
             respawn_due();
             say_if_none_serving();
@@ -405,7 +409,7 @@ void die_with_master() noexcept {
 void unblock_worker_signals() noexcept {
     sigset_t signals;
     sigemptyset(&signals);
-    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&signals, s);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1}) sigaddset(&signals, s);
     sigprocmask(SIG_UNBLOCK, &signals, nullptr);
 }
 

@@ -63,7 +63,7 @@ int serve_process(const config::server_config& config, serve_role role) {
     // address, so a SIGTERM sent on seeing the line already drains.
     std::optional<net::server> running;
     net::server& server = running.emplace(io, config.limits, config.plugin, config.observe, plugin,
-                                          std::move(listener), std::move(allowed));
+                                          std::move(listener), std::move(allowed), config.logs);
     spdlog::info("listening on {} (plugin {} {} from {})", where, plugin->name(), plugin->version(),
                  plugin->path());
     plugin.reset();  // the server holds the current plugin from here on
@@ -87,7 +87,7 @@ int serve_process(const config::server_config& config, serve_role role) {
     // repeating itself) must not turn a clean exit into a death by signal.
     // Destroying the server restores the default action, so ignore after.
     running.reset();
-    for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) std::signal(signal_number, SIG_IGN);
+    for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) std::signal(signal_number, SIG_IGN);
     return exit_code;
 }
 

@@ -75,7 +75,7 @@ for path in /usr/bin/fcgid /usr/lib/fcgid/plugins/hello.so /usr/lib/fcgid/plugin
     /usr/libexec/fcgid/fcgid-wrapper /usr/share/doc/fcgid/examples/nginx/fcgid.conf \
     /usr/lib/fcgid/plugins/todo.so /usr/lib/fcgid/plugins/upload.so /usr/lib/fcgid/plugins/slow.so \
     /usr/include/fcgid/sdk.hpp /usr/share/doc/fcgid/examples/template/CMakeLists.txt \
-    /usr/share/doc/fcgid/examples/template/app.cpp; do
+    /usr/share/doc/fcgid/examples/template/app.cpp /etc/logrotate.d/fcgid; do
     grep -qxF "$path" "$tmp/contents" || missing+=" $path"
 done
 if [[ -z "$missing" ]]; then
