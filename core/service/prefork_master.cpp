@@ -192,7 +192,8 @@ private:
             const auto it = std::find_if(workers_.begin(), workers_.end(),
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
-            const std::string serving = options_.on_worker_exit ? options_.on_worker_exit(pid) : "";
+            const worker_exit_note note = options_.on_worker_exit ? options_.on_worker_exit(pid) : worker_exit_note{};
+            const std::string& serving = note.detail;
             // A worker this master told to stop (the stop, a rolling restart)
             // drains on SIGTERM; it can die of it only in the instant after
             // its drain, once its handlers are gone and nothing is in flight:
@@ -215,15 +216,19 @@ private:
                                     : WIFEXITED(status)
                                         ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                         : fmt::format("killed by signal {}{}", signal_name(WTERMSIG(status)),
-                                                      WTERMSIG(status) == SIGKILL
-                                                          ? " (from outside: the OOM killer, or an operator)"
-                                                          : "");
+                                                      WTERMSIG(status) != SIGKILL ? ""
+                                                      : note.stall_killed
+                                                          ? ""
+                                                          : " (from outside: the OOM killer, or an operator)");
             if (!replace) {
                 log_death(clean, "worker {} {}{}", pid, how, serving);
                 continue;
             }
             using kind = respawn_policy::exit_kind;
-            const kind k = clean ? kind::recycled : ready ? kind::crashed : kind::failed_start;
+            const kind k = clean                ? kind::recycled
+                           : note.stall_killed ? kind::stalled
+                           : ready             ? kind::crashed
+                                               : kind::failed_start;
             const auto now = clock::now();
             const auto due = policy_.exited(slot, k, now);
             const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);

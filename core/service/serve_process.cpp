@@ -20,6 +20,7 @@
 #include "service/fatal_signals.hpp"
 #include "service/listening_socket.hpp"
 #include "service/prefork_master.hpp"
+#include "service/stall_watchdog.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::service {
@@ -31,6 +32,12 @@ int serve_process(const config::server_config& config, serve_role role) {
     // A plugin that crashes the process (in init too) leaves a line naming
     // the request, or with --workers a report for the master.
     install_fatal_signal_handlers(net::server::describe_request, role.crashes);
+    // A plugin call that does not return is reported, and ends the process
+    // at --stall-kill. Started before the plugin is loaded: its handler and
+    // backtrace()'s warm-up come before any plugin code.
+    std::optional<stall_watchdog> watchdog;
+    const stall_settings stalls{config.process.stall_warning, config.process.stall_kill};
+    if (stalls.enabled()) watchdog.emplace(stalls, net::server::describe_request, role.crashes);
     net::address_filter allowed = allowed_peers(config.access, std::getenv("FCGI_WEB_SERVER_ADDRS"));
     // Bind first (a privileged port needs root), then give root up, and only
     // then load the plugin: plugin code never runs with more rights than asked.

@@ -45,7 +45,8 @@ int serve_with_workers(const config::server_config& config) {
     prefork.on_worker_exit = [&loads, &crashes](pid_t pid) {
         loads->forget(pid);
         const auto report = crashes->take(pid);
-        return report ? describe(*report, crashes->quarantine().settings()) : std::string();
+        if (!report) return worker_exit_note{};
+        return worker_exit_note{describe(*report, crashes->quarantine().settings()), report->stall_killed};
     };
     prefork.workers = static_cast<int>(config.process.workers);
     prefork.listen_fd = for_workers.listen.fd;

@@ -47,7 +47,7 @@ std::vector<std::string> every_option_but_exclusive(const temp_dir& dir) {
             "--request-timeout", "20", "--allow", "127.0.0.1/32", "--allow", "::1", "--socket-mode",
             "0600", "--socket-owner", "nobody", "--socket-group", "nogroup", "--pid-file",
             dir.file("fcgid.pid"), "--workers", "2", "--quarantine-after", "3",
-            "--quarantine-window", "21", "--user", "nobody", "--group", "nogroup", "--driver",
+            "--quarantine-window", "21", "--stall-warning", "250", "--stall-kill", "22", "--user", "nobody", "--group", "nogroup", "--driver",
             "userland"};
 }
 
