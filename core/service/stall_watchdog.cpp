@@ -59,6 +59,7 @@ std::string serving_text(const loop_sample& sample, bool sampled) {
         }
         reports->record_stall(::getpid(), callback, named ? &request : nullptr, stalled_ms);
         ::kill(::getpid(), SIGKILL);
+        for (;;) ::pause();  // the kill is on its way: write nothing more
     }
     char line[1024];
     const std::string_view method = named ? sample.method_text() : std::string_view();
