@@ -4,6 +4,9 @@
    ?spin=MS: handle() busy-loops for MS milliseconds in spin_in_handle(), a
    real stall (no sleep: the loop thread is on the CPU and in plugin code
    all along), then answers 200 "spun".
+   ?task_spin=MS: handle() queues a call_on_loop task that busy-loops MS
+   milliseconds in spin_in_loop_task(), and answers 200 "queued" at once: a
+   stall outside any request.
    ?defer=MS: handle() returns FCGID_DEFERRED at once and a thread of its own
    answers 200 "deferred" MS milliseconds later: a request that takes long
    without blocking the loop, which no stall report may name.
@@ -38,6 +41,15 @@ FCGID_EXPORT __attribute__((noinline)) unsigned long spin_in_handle(long long ms
     return turns;
 }
 
+static long long g_task_ms = 0;
+
+FCGID_EXPORT __attribute__((noinline)) void spin_in_loop_task(void* user_data) {
+    (void)user_data;
+    /* Used after the call: not a tail call, so this frame stays on the stack. */
+    volatile unsigned long turns = spin_in_handle(g_task_ms);
+    (void)turns;
+}
+
 static long long query_number(const char* query, const char* key) {
     const size_t n = strlen(key);
     if (strncmp(query, key, n) != 0 || query[n] != '=') return -1;
@@ -70,6 +82,15 @@ static int stalls_handle(void* state, fcgid_request* request, fcgid_response* re
         static const char body[] = "spun";
         const int rc = g_host->response_write(response, body, sizeof body - 1);
         return rc == FCGID_FULL ? FCGID_OK : rc;
+    }
+    const long long task_spin = query_number(query, "task_spin");
+    if (task_spin >= 0) {
+        g_task_ms = task_spin;
+        const int rc = g_host->call_on_loop(spin_in_loop_task, NULL);
+        if (rc != FCGID_OK) return rc;
+        static const char body[] = "queued";
+        const int wrc = g_host->response_write(response, body, sizeof body - 1);
+        return wrc == FCGID_FULL ? FCGID_OK : wrc;
     }
     const long long defer = query_number(query, "defer");
     if (defer >= 0) {

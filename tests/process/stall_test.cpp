@@ -65,6 +65,19 @@ TEST(StallWatchdog, ADeferredRequestThatTakesLongIsNoStall) {
     EXPECT_NE(lines_with(log, "loop stalled:").find("GET /app?spin=400"), std::string::npos) << log;
 }
 
+TEST(StallWatchdog, ALoopTaskThatStallsIsReportedAsOneWithNoRequest) {
+    auto d = daemon_process::start(stalls(), {"--stall-warning", "200"});
+    EXPECT_EQ(get_body(*d, "task_spin=1000"), "queued");
+    ASSERT_TRUE(d->wait_for_log("loop stall over")) << d->log();
+    const std::string log = d->log();
+    EXPECT_EQ(count_of(log, "loop stalled:"), 1u) << log;
+    const std::string line = lines_with(log, "loop stalled:");
+    EXPECT_NE(line.find("has not returned from a task it queued with call_on_loop for "), std::string::npos)
+        << line;
+    EXPECT_NE(line.find("(--stall-warning 200 ms), serving no request;"), std::string::npos) << line;
+    EXPECT_NE(excerpt_around(log, "loop stalled:", 8).find("spin_in_loop_task"), std::string::npos) << log;
+}
+
 TEST(StallWatchdog, AStallThatGoesOnIsSaidAgainAtMostEveryFiveSeconds) {
     auto d = daemon_process::start(stalls(), {"--stall-warning", "100"});
     EXPECT_EQ(get_body(*d, "spin=5600", 20'000ms), "spun");
