@@ -192,7 +192,8 @@ private:
             const auto it = std::find_if(workers_.begin(), workers_.end(),
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
-            const worker_exit_note note = options_.on_worker_exit ? options_.on_worker_exit(pid) : worker_exit_note{};
+            const worker_exit_note note =
+                options_.on_worker_exit ? options_.on_worker_exit(pid) : worker_exit_note{};
             const std::string& serving = note.detail;
             // A worker this master told to stop (the stop, a rolling restart)
             // drains on SIGTERM; it can die of it only in the instant after
@@ -216,10 +217,9 @@ private:
                                     : WIFEXITED(status)
                                         ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                         : fmt::format("killed by signal {}{}", signal_name(WTERMSIG(status)),
-                                                      WTERMSIG(status) != SIGKILL ? ""
-                                                      : note.stall_killed
-                                                          ? ""
-                                                          : " (from outside: the OOM killer, or an operator)");
+                                                      WTERMSIG(status) == SIGKILL && !note.stall_killed
+                                                          ? " (from outside: the OOM killer, or an operator)"
+                                                          : "");
             if (!replace) {
                 log_death(clean, "worker {} {}{}", pid, how, serving);
                 continue;
