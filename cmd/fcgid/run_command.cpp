@@ -112,6 +112,19 @@ void add_seconds_option(CLI::App& app, const std::string& name, std::chrono::sec
         ->default_str(std::to_string(target.count()));
 }
 
+void add_milliseconds_option(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
+                             const std::string& description) {
+    app.add_option_function<std::int64_t>(
+           name,
+           [&target](const std::int64_t& value) {
+               constexpr std::int64_t century = 100LL * 365 * 24 * 3600 * 1000;
+               target = std::chrono::milliseconds(std::min(value, century));
+           },
+           description)
+        ->check(whole_number_validator(0))
+        ->default_str(std::to_string(target.count()));
+}
+
 void add_count_option(CLI::App& app, const std::string& name, std::size_t& target,
                       const std::string& description) {
     app.add_option(name, target, description)
@@ -139,6 +152,15 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
     // plugin. Runs after the config file was read, so it may name it.
     run.callback([plugin, &options] {
         if (plugin->count() == 0 && !options.print_config) throw CLI::RequiredError(plugin->get_name());
+        // A warning at or after the kill would never be seen.
+        const auto& process = options.server.process;
+        if (process.stall_warning.count() > 0 && process.stall_kill.count() > 0 &&
+            process.stall_warning >= process.stall_kill)
+            throw CLI::ValidationError("--stall-warning",
+                                       std::to_string(process.stall_warning.count()) +
+                                           " ms is not shorter than --stall-kill " +
+                                           std::to_string(process.stall_kill.count()) +
+                                           " s: the warning would never be given");
     });
     run.add_option("--plugin-option", options.plugin_options,
                    "Passed to the plugin's init (repeatable)")
@@ -226,6 +248,12 @@ CLI::App& setup_run_command(CLI::App& app, run_options& options) {
         ->default_str(std::to_string(process.quarantine_after));
     add_seconds_option(run, "--quarantine-window", process.quarantine_window,
                        "How long crashes count towards a quarantine, and how long it lasts, in seconds");
+    add_milliseconds_option(run, "--stall-warning", process.stall_warning,
+                            "Log the request and the loop's stack when the plugin has not returned from "
+                            "handle() or a callback for this many milliseconds (0: never)");
+    add_seconds_option(run, "--stall-kill", process.stall_kill,
+                       "End a process whose plugin has not returned for this many seconds: with --workers "
+                       "the worker, replaced at once; without, fcgid exits with status 3 (0: never)");
     run.add_option("--user", process.user,
                    "Run as this user after binding the socket (needs root)");
     run.add_option("--group", process.group,

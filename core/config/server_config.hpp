@@ -58,6 +58,12 @@ struct process_config {
     // is answered 500 by the workers, without the plugin, for the window. 0 = never.
     unsigned quarantine_after = 2;
     std::chrono::seconds quarantine_window{60};
+    // A plugin call (handle() or a callback) that has not returned for this
+    // long is logged with its request and the loop's stack. 0 = never.
+    std::chrono::milliseconds stall_warning{0};
+    // For this long: the process ends (with --workers, the worker, which the
+    // master replaces). 0 = never.
+    std::chrono::seconds stall_kill{0};
     std::string pid_file;  // empty = none
     std::string user;      // drop to this user after binding; empty = stay
     std::string group;     // and this group; empty = the user's

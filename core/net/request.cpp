@@ -12,6 +12,7 @@
 #include "net/output_queue.hpp"
 #include "observe/metrics_table.hpp"
 #include "plugin/plugin_host.hpp"
+#include "service/plugin_call_mark.hpp"
 
 namespace fcgid::net {
 namespace {
@@ -258,7 +259,10 @@ void request::notify_writable() {
     if (output_) gate_.drained(output_->room());
     const auto callback = writable_callback_;
     writable_callback_ = nullptr;
-    if (callback && plugin_ref_ && !aborted()) callback(writable_user_data_, as_response());
+    if (callback && plugin_ref_ && !aborted()) {
+        const service::plugin_call in_plugin(service::plugin_callback::writable, this);
+        callback(writable_user_data_, as_response());
+    }
 }
 
 void request::time_out() {
@@ -328,7 +332,10 @@ void request::abort() noexcept {
     const auto callback = abort_callback_;
     abort_callback_ = nullptr;
     // Only a plugin still holding the handle has anything to stop.
-    if (callback && plugin_ref_) callback(abort_user_data_, as_response());
+    if (callback && plugin_ref_) {
+        const service::plugin_call in_plugin(service::plugin_callback::abort, this);
+        callback(abort_user_data_, as_response());
+    }
 }
 
 void request::detach() noexcept {

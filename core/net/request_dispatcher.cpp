@@ -10,7 +10,7 @@
 #include "net/status_endpoints.hpp"
 #include "observe/metrics_table.hpp"
 #include "plugin/plugin_host.hpp"
-#include "service/fatal_signals.hpp"
+#include "service/plugin_call_mark.hpp"
 #include "service/quarantine.hpp"
 
 namespace fcgid::net {
@@ -20,11 +20,14 @@ void request_dispatcher::dispatch(request& r) {
     // One load per request while nothing was ever quarantined.
     if (quarantine_ != nullptr && !quarantine_->never_used() && reject_if_quarantined(r)) return;
     r.hand_to_plugin(plugin_);
-    // Marked for the fatal-signal handler: a crash in handle() names `r`.
-    service::entering_plugin(&r);
-    const int rc = plugin_->handle(r.as_request(), r.as_response());
-    service::left_plugin();
-    r.dispatched(rc);  // notes when handle() returned (request_timing)
+    int rc;
+    {
+        // Marked for the fatal-signal handler (a crash in handle() names
+        // `r`) and the stall watchdog (a handle() that does not return).
+        const service::plugin_call in_plugin(service::plugin_callback::handle, &r);
+        rc = plugin_->handle(r.as_request(), r.as_response());
+    }
+    r.dispatched(rc);
     observe::local()[observe::histogram_id::handle_duration].observe(
         static_cast<std::uint64_t>(r.timing().in_handle().count()));
 }

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/request.hpp"
+#include "service/plugin_call_mark.hpp"
 
 namespace fcgid::plugin {
 namespace {
@@ -269,7 +270,10 @@ int host_response_on_writable(fcgid_response* r, fcgid_writable_callback callbac
 int host_call_on_loop(fcgid_loop_task task, void* user_data) noexcept {
     if (task == nullptr) return FCGID_EINVAL;
     return guarded([&] {
-        boost::asio::post(*loop_io, [task, user_data] { task(user_data); });
+        boost::asio::post(*loop_io, [task, user_data] {
+            const service::plugin_call in_plugin(service::plugin_callback::loop_task, nullptr);
+            task(user_data);
+        });
         return FCGID_OK;
     });
 }

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "plugin/host_api.hpp"
+#include "service/loop_sampler.hpp"
 
 namespace fcgid::plugin {
 namespace {
@@ -73,7 +74,10 @@ plugin_host::plugin_host(const config::plugin_config& config) {
 
     std::error_code ec;
     image_fd_.fd_ = private_copy_of(file);
-    library_.load(fmt::format("/proc/self/fd/{}", image_fd_.fd_),
+    const std::string loaded_as = fmt::format("/proc/self/fd/{}", image_fd_.fd_);
+    // Stall reports name the file, not the copy, for addr2line.
+    service::loop_sampler::name_object(loaded_as, path_);
+    library_.load(loaded_as,
                   boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
     if (ec) {
         // The loader's own words ("invalid ELF header", "undefined symbol: x")

@@ -1,5 +1,6 @@
 #include "service/crash_reports.hpp"
 
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -12,10 +13,29 @@
 
 namespace fcgid::service {
 
+namespace {
+
+std::string printable(std::string text) {
+    std::replace_if(text.begin(), text.end(), [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f; }, '?');
+    return text;
+}
+
+std::string describe_stall(const crash_report& report) {
+    const std::string serving =
+        report.serving ? fmt::format("serving {} {} (request id {})", report.method, printable(report.uri),
+                                     report.request_id)
+                       : std::string("serving no request");
+    return fmt::format(" by its stall watchdog: the plugin had not returned from {} for {:.1f} s, {}",
+                       callback_text(report.stalled_in), static_cast<double>(report.stalled.count()) / 1000,
+                       serving);
+}
+
+}  // namespace
+
 std::string describe(const crash_report& report, const quarantine_settings& settings) {
+    if (report.stall_killed) return describe_stall(report);
     if (!report.serving) return ", outside any request's handle()";
-    std::string uri = report.uri;
-    std::replace_if(uri.begin(), uri.end(), [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f; }, '?');
+    const std::string uri = printable(report.uri);
     std::string text = fmt::format(" while the plugin handled {} {} (request id {}, body {} bytes)", report.method,
                                    uri, report.request_id, report.body_size);
     if (settings.strikes == 0) return text;
@@ -41,14 +61,10 @@ std::unique_ptr<crash_reports> crash_reports::create(quarantine_settings setting
 
 crash_reports::~crash_reports() { ::munmap(shared_, sizeof(shared_memory)); }
 
-void crash_reports::record(pid_t pid, int signal_number, const request_description* request,
-                           monotonic_time now) noexcept {
-    strike_result strike;
-    if (request != nullptr) strike = quarantine_.strike(signature_of(*request), now);
+crash_reports::record_slot* crash_reports::claim(pid_t pid, const request_description* request) noexcept {
     for (record_slot& slot : shared_->records) {
         pid_t free = 0;
         if (!slot.owner.compare_exchange_strong(free, pid)) continue;
-        slot.signal_number = signal_number;
         slot.serving = request != nullptr;
         if (request != nullptr) {
             slot.request_id = request->id;
@@ -58,14 +74,42 @@ void crash_reports::record(pid_t pid, int signal_number, const request_descripti
             slot.uri_length = static_cast<std::uint16_t>(std::min(request->uri.size(), uri_room));
             std::memcpy(slot.uri, request->uri.data(), slot.uri_length);
         }
-        slot.strikes = strike.strikes;
-        slot.quarantined = strike.quarantined;
-        slot.strike_recorded = strike.recorded;
-        slot.complete.store(true, std::memory_order_release);
-        return;
+        slot.strikes = 0;
+        slot.quarantined = false;
+        slot.strike_recorded = false;
+        slot.stall_killed = false;
+        slot.stalled_in = plugin_callback::none;
+        slot.stalled_ms = 0;
+        return &slot;
     }
     // Every slot is taken by reports the master has not read yet: the master
     // still logs the death and its signal, only without the request.
+    return nullptr;
+}
+
+void crash_reports::record(pid_t pid, int signal_number, const request_description* request,
+                           monotonic_time now) noexcept {
+    strike_result strike;
+    if (request != nullptr) strike = quarantine_.strike(signature_of(*request), now);
+    record_slot* slot = claim(pid, request);
+    if (slot == nullptr) return;
+    slot->signal_number = signal_number;
+    slot->strikes = strike.strikes;
+    slot->quarantined = strike.quarantined;
+    slot->strike_recorded = strike.recorded;
+    slot->complete.store(true, std::memory_order_release);
+}
+
+void crash_reports::record_stall(pid_t pid, plugin_callback callback, const request_description* request,
+                                 std::chrono::milliseconds stalled) noexcept {
+    shared_->stall_kills.fetch_add(1, std::memory_order_relaxed);
+    record_slot* slot = claim(pid, request);
+    if (slot == nullptr) return;
+    slot->signal_number = SIGKILL;
+    slot->stall_killed = true;
+    slot->stalled_in = callback;
+    slot->stalled_ms = static_cast<std::uint64_t>(stalled.count());
+    slot->complete.store(true, std::memory_order_release);
 }
 
 std::optional<crash_report> crash_reports::take(pid_t pid) noexcept {
@@ -84,6 +128,9 @@ std::optional<crash_report> crash_reports::take(pid_t pid) noexcept {
                     r.request_id = slot.request_id;
                 }
                 r.strike = strike_result{slot.strikes, slot.quarantined, slot.strike_recorded};
+                r.stall_killed = slot.stall_killed;
+                r.stalled_in = slot.stalled_in;
+                r.stalled = std::chrono::milliseconds(slot.stalled_ms);
                 report = std::move(r);
             } catch (...) {
                 // Out of memory for two short strings: log the death without them.

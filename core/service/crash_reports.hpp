@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "service/plugin_call_mark.hpp"
 #include "service/quarantine.hpp"
 
 namespace fcgid::service {
@@ -31,13 +32,19 @@ struct crash_report {
     std::uint64_t body_size = 0;
     std::uint16_t request_id = 0;
     strike_result strike;
+    // Killed by its own stall watchdog (--stall-kill, stall_watchdog.hpp):
+    // the plugin had not returned from `stalled_in` for `stalled`.
+    bool stall_killed = false;
+    plugin_callback stalled_in = plugin_callback::none;
+    std::chrono::milliseconds stalled{0};
 };
 
 // The part of the master's log line that says what a worker died on:
 // " while the plugin handled GET /x (request id 1, body 0 bytes); strike 1
 // of 2 for that request", or ", outside any request's handle()" for a crash
-// in init, on a plugin thread or in a callback. Control characters in the
-// URI are shown as '?'.
+// in init, on a plugin thread or in a callback; for a stall: " by its stall
+// watchdog: the plugin had not returned from handle() for 3.0 s, serving
+// GET /x (request id 1)". Control characters in the URI are shown as '?'.
 std::string describe(const crash_report& report, const quarantine_settings& settings);
 
 class crash_reports {
@@ -61,6 +68,17 @@ public:
     void record(pid_t pid, int signal_number, const request_description* request,
                 monotonic_time now) noexcept;
 
+    // In a worker's stall watchdog, before it kills its own process with
+    // SIGKILL: the plugin has not returned from `callback` for `stalled`,
+    // serving `request` (null: none, or not known). Counts a stall kill; no
+    // quarantine strike (a stall is not a crash). Async-signal-safe.
+    void record_stall(pid_t pid, plugin_callback callback, const request_description* request,
+                      std::chrono::milliseconds stalled) noexcept;
+    // Workers killed by their stall watchdog since the master started.
+    std::uint64_t stall_kills() const noexcept {
+        return shared_->stall_kills.load(std::memory_order_relaxed);
+    }
+
     // In the master, after reaping `pid`: its report, if it wrote one. Frees it.
     std::optional<crash_report> take(pid_t pid) noexcept;
 
@@ -79,11 +97,18 @@ private:
         std::uint16_t uri_length;
         char method[method_room];
         char uri[uri_room];
+        bool stall_killed;
+        plugin_callback stalled_in;
+        std::uint64_t stalled_ms;
     };
     struct shared_memory {
         quarantine_table::shared_state quarantine;
         record_slot records[capacity];
+        std::atomic<std::uint64_t> stall_kills;
     };
+
+    // Takes a free slot for `pid` and writes `request` into it; null if none is free.
+    record_slot* claim(pid_t pid, const request_description* request) noexcept;
 
     crash_reports(shared_memory* shared, quarantine_settings settings) noexcept
         : shared_(shared), quarantine_(shared->quarantine, settings) {}

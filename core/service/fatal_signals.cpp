@@ -12,13 +12,13 @@
 #include <string_view>
 
 #include "service/crash_reports.hpp"
+#include "service/plugin_call_mark.hpp"
 
 namespace fcgid::service {
 namespace {
 
 constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
-std::atomic<const void*> request_in_plugin{nullptr};
 describe_request_fn describe_ = nullptr;
 crash_reports* reports_ = nullptr;
 pid_t loop_thread_ = 0;
@@ -78,7 +78,12 @@ void write_crash_line(int signal_number, const request_description* request) noe
 void on_fatal_signal(int signal_number, siginfo_t* info, void*) {
     const int saved_errno = errno;
     request_description request;
-    const void* in_plugin = request_in_plugin.load(std::memory_order_relaxed);
+    // Only handle() names its request: a crash in a callback is not the
+    // request's doing as surely, and must not count towards its quarantine.
+    const void* in_plugin =
+        plugin_call_state::callback.load(std::memory_order_relaxed) == plugin_callback::handle
+            ? plugin_call_state::request.load(std::memory_order_relaxed)
+            : nullptr;
     const bool named = in_plugin != nullptr && current_thread() == loop_thread_ &&
                        describe_(in_plugin, request);
     if (reports_ != nullptr) {
@@ -120,11 +125,5 @@ void install_fatal_signal_handlers(describe_request_fn describe, crash_reports* 
     for (const int signal_number : fatal_signals)
         ::sigaction(signal_number, &action, &previous_[signal_number]);
 }
-
-void entering_plugin(const void* request) noexcept {
-    request_in_plugin.store(request, std::memory_order_relaxed);
-}
-
-void left_plugin() noexcept { request_in_plugin.store(nullptr, std::memory_order_relaxed); }
 
 }  // namespace fcgid::service

@@ -25,11 +25,8 @@ using describe_request_fn = bool (*)(const void* request, request_description& o
 
 // Installs the handlers in this process; the calling thread is the loop
 // thread. `reports` is null without --workers. Call once, before serving.
+// The request in handle() is the one the loop thread marked with a
+// plugin_call (plugin_call_mark.hpp).
 void install_fatal_signal_handlers(describe_request_fn describe, crash_reports* reports) noexcept;
-
-// The loop thread calls the plugin with `request` / has returned from it.
-// Two relaxed stores: nothing measurable per request.
-void entering_plugin(const void* request) noexcept;
-void left_plugin() noexcept;
 
 }  // namespace fcgid::service

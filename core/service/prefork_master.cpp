@@ -201,7 +201,9 @@ private:
             const auto it = std::find_if(workers_.begin(), workers_.end(),
                                          [pid](const worker& w) { return w.pid == pid; });
             if (it == workers_.end()) continue;
-            const std::string serving = options_.on_worker_exit ? options_.on_worker_exit(pid) : "";
+            const worker_exit_note note =
+                options_.on_worker_exit ? options_.on_worker_exit(pid) : worker_exit_note{};
+            const std::string& serving = note.detail;
             // A worker this master told to stop (the stop, a rolling restart)
             // drains on SIGTERM; it can die of it only in the instant after
             // its drain, once its handlers are gone and nothing is in flight:
@@ -220,12 +222,12 @@ private:
             });
             const bool replace = !stopping_ && !retiring && !slot_taken;
             if (stopping_ && !clean) exit_code_ = 1;
-            count_restart(retiring && !stopping_ && ready, replace, clean, ready);
+            count_restart(retiring && !stopping_ && ready, replace, clean, ready, note.stall_killed);
             const std::string how = ended_by_our_term ? std::string("exited on the SIGTERM sent to stop it, after its drain")
                                     : WIFEXITED(status)
                                         ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                         : fmt::format("killed by signal {}{}", signal_name(WTERMSIG(status)),
-                                                      WTERMSIG(status) == SIGKILL
+                                                      WTERMSIG(status) == SIGKILL && !note.stall_killed
                                                           ? " (from outside: the OOM killer, or an operator)"
                                                           : "");
             if (!replace) {
@@ -233,7 +235,10 @@ private:
                 continue;
             }
             using kind = respawn_policy::exit_kind;
-            const kind k = clean ? kind::recycled : ready ? kind::crashed : kind::failed_start;
+            const kind k = clean                ? kind::recycled
+                           : note.stall_killed ? kind::stalled
+                           : ready             ? kind::crashed
+                                               : kind::failed_start;
             const auto now = clock::now();
             const auto due = policy_.exited(slot, k, now);
             const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
@@ -244,8 +249,9 @@ private:
     }
 
     // Why a worker is replaced, for the metrics: a rolling restart, a limit
-    // (a clean exit), a crash while serving, or a failed start.
-    void count_restart(bool by_reload, bool replaced, bool clean, bool ready) {
+    // (a clean exit), a stall its watchdog ended (--stall-kill), a crash
+    // while serving, or a failed start.
+    void count_restart(bool by_reload, bool replaced, bool clean, bool ready, bool stall_killed) {
         if (options_.metrics == nullptr) return;
         using id = observe::process_counter_id;
         observe::process_area& m = *options_.metrics;
@@ -253,6 +259,7 @@ private:
         else if (!replaced) return;
         else if (!ready) m[id::worker_failed_starts].add();
         else if (clean) m[id::worker_restarts_limit].add();
+        else if (stall_killed) m[id::stall_kills].add();
         else m[id::worker_restarts_crash].add();
     }
 

@@ -30,6 +30,14 @@ struct process_area;
 
 namespace fcgid::service {
 
+// What a worker left behind about its death (crash_reports.hpp).
+struct worker_exit_note {
+    std::string detail;  // added to the line that logs the death
+    // It killed itself (SIGKILL) because the plugin stalled its loop for
+    // --stall-kill: a death while serving, replaced at once.
+    bool stall_killed = false;
+};
+
 struct prefork_options {
     int workers = 1;
     // The master's copy of the listening socket, kept to hand to new workers
@@ -43,7 +51,7 @@ struct prefork_options {
     // Called with the pid of every worker that has exited, however it ended.
     // What it returns is added to the line that logs the death: what the
     // worker was serving when it crashed (crash_reports.hpp), or nothing.
-    std::function<std::string(pid_t)> on_worker_exit;
+    std::function<worker_exit_note(pid_t)> on_worker_exit;
     // Where the master notes its state, reloads and worker restarts, if anywhere.
     observe::process_area* metrics = nullptr;
 };

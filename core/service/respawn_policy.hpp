@@ -4,7 +4,8 @@
 //
 // The rule tells a bad request from a bad build:
 //  - a worker that exits cleanly (a limit recycled it) or dies after it had
-//    reported ready (a crash while serving) is replaced at once: the plugin
+//    reported ready (a crash while serving, or --stall-kill ending a plugin
+//    call that did not return) is replaced at once: the plugin
 //    started fine, and the host needs the capacity back now;
 //  - a worker that dies before it is ready (the plugin fails to load, or
 //    crashes in init) waits before its next try, doubling per slot from
@@ -36,6 +37,7 @@ public:
     enum class exit_kind {
         recycled,      // exited 0: a limit recycled it, or it drained
         crashed,       // died after it had reported ready
+        stalled,       // killed by its stall watchdog (--stall-kill): a stall while serving
         failed_start,  // died (or could not be forked) before it was ready
     };
 

@@ -24,6 +24,7 @@
 #include "service/metrics_endpoint.hpp"
 #include "service/prefork_master.hpp"
 #include "service/process_state.hpp"
+#include "service/stall_watchdog.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::service {
@@ -45,6 +46,12 @@ int serve_process(const config::server_config& config, serve_role role) {
         observe::install(own_metrics.get());
     }
     observe::join_local();
+    // A plugin call that does not return is reported, and ends the process
+    // at --stall-kill. Started before the plugin is loaded: its handler and
+    // backtrace()'s warm-up come before any plugin code.
+    std::optional<stall_watchdog> watchdog;
+    const stall_settings stalls{config.process.stall_warning, config.process.stall_kill};
+    if (stalls.enabled()) watchdog.emplace(stalls, net::server::describe_request, role.crashes);
     net::address_filter allowed = allowed_peers(config.access, std::getenv("FCGI_WEB_SERVER_ADDRS"));
     // The master's with --workers; here, bound before root is given up like
     // the FastCGI socket, and up while the plugin loads: /ready says 503 then.

@@ -61,7 +61,8 @@ int serve_with_workers(const config::server_config& config) {
         loads->forget(pid);
         metrics->retire(pid);
         const auto report = crashes->take(pid);
-        return report ? describe(*report, crashes->quarantine().settings()) : std::string();
+        if (!report) return worker_exit_note{};
+        return worker_exit_note{describe(*report, crashes->quarantine().settings()), report->stall_killed};
     };
     prefork.workers = static_cast<int>(config.process.workers);
     prefork.listen_fd = for_workers.listen.fd;

@@ -47,10 +47,11 @@ std::vector<std::string> every_option_but_exclusive(const temp_dir& dir) {
             "--request-timeout", "20", "--allow", "127.0.0.1/32", "--allow", "::1", "--socket-mode",
             "0600", "--socket-owner", "nobody", "--socket-group", "nogroup", "--pid-file",
             dir.file("fcgid.pid"), "--workers", "2", "--quarantine-after", "3",
-            "--quarantine-window", "21", "--user", "nobody", "--group", "nogroup", "--driver",
-            "userland", "--metrics-listen", "127.0.0.1:9917", "--status-path", "/fcgid-status",
-            "--ping-path", "/fcgid-ping", "--ping-response", "alive", "--access-log", dir.file("access.log"),
-            "--access-log-format", "json", "--slow-request-time", "250"};
+            "--quarantine-window", "21", "--stall-warning", "250", "--stall-kill", "22", "--user",
+            "nobody", "--group", "nogroup", "--driver", "userland", "--metrics-listen", "127.0.0.1:9917",
+            "--status-path", "/fcgid-status", "--ping-path", "/fcgid-ping", "--ping-response", "alive",
+            "--access-log", dir.file("access.log"), "--access-log-format", "json", "--slow-request-time",
+            "250"};
 }
 
 struct round_trip_case {

@@ -24,6 +24,31 @@ TEST(CrashReports, NoReportForAPidThatWroteNone) {
     EXPECT_FALSE(reports->take(1234).has_value());
 }
 
+TEST(CrashReports, AStallKillIsReportedWithItsRequestAndCountedWithoutAStrike) {
+    const auto reports = crash_reports::create({2, 60s});
+    const request_description spin{"GET", "/spin?spin=9000\n", 0, 5};
+    reports->record_stall(1234, plugin_callback::handle, &spin, 3200ms);
+    reports->record_stall(1235, plugin_callback::loop_task, nullptr, 4000ms);
+    EXPECT_EQ(reports->stall_kills(), 2u);
+
+    const auto report = reports->take(1234);
+    ASSERT_TRUE(report.has_value());
+    EXPECT_TRUE(report->stall_killed);
+    EXPECT_EQ(report->signal_number, SIGKILL);
+    EXPECT_EQ(report->strike.strikes, 0u);
+    EXPECT_EQ(describe(*report, {2, 60s}),
+              " by its stall watchdog: the plugin had not returned from handle() for 3.2 s, serving GET "
+              "/spin?spin=9000? (request id 5)");
+    const auto task = reports->take(1235);
+    ASSERT_TRUE(task.has_value());
+    EXPECT_EQ(describe(*task, {2, 60s}),
+              " by its stall watchdog: the plugin had not returned from a task it queued with call_on_loop "
+              "for 4.0 s, serving no request");
+    // The request that stalled is not quarantined: only crashes count.
+    reports->record(1236, SIGSEGV, &spin, t0);
+    EXPECT_EQ(reports->take(1236)->strike.strikes, 1u);
+}
+
 TEST(CrashReports, ARecordedRequestIsTakenOnceWithEveryField) {
     const auto reports = crash_reports::create({});
     const request_description post{"POST", "/upload?x=1", 4096, 3};

@@ -24,6 +24,16 @@ TEST(RespawnPolicy, ACrashWhileServingIsReplacedAtOnceEveryTime) {
     EXPECT_FALSE(policy.next_due());
 }
 
+TEST(RespawnPolicy, AWorkerKilledForAStallIsReplacedAtOnceAndResetsTheBackoff) {
+    respawn_policy policy(2);
+    policy.exited(1, kind::failed_start, t0);
+    ASSERT_EQ(policy.take_due(t0 + 100ms), std::vector<std::size_t>{1});
+    EXPECT_EQ(policy.exited(1, kind::stalled, t0 + 1s), t0 + 1s);
+    EXPECT_EQ(policy.take_due(t0 + 1s), std::vector<std::size_t>{1});
+    // Its next failed start waits the first backoff, not a doubled one.
+    EXPECT_EQ(policy.exited(1, kind::failed_start, t0 + 2s), t0 + 2s + 100ms);
+}
+
 TEST(RespawnPolicy, ARecycledWorkerIsReplacedAtOnce) {
     respawn_policy policy(2);
     EXPECT_EQ(policy.exited(0, kind::recycled, t0), t0);
