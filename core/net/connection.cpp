@@ -536,6 +536,9 @@ bool connection::idle() const noexcept { return requests_.empty() && output_.emp
 
 void connection::close_if_done() {
     if (closed_ || !idle()) return;
+    // Nothing in flight or buffered: large output buffers go back now, so an
+    // idle connection holds none. While a response streams they are kept.
+    output_.release_spare();
     if (close_when_idle_) {
         close();
         return;
@@ -593,10 +596,6 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
         close();  // opened for a request that never came
         return;
     }
-    // Idle at this tick (about once a second): large output buffers go back.
-    // Kept between the responses of a busy connection, they save copying a
-    // large response into fresh memory each time.
-    if (idle()) output_.release_spare();
     if (!receiving && idle() && expired(std::max(last_read_, last_write_), limits.idle_timeout)) {
         spdlog::debug("{}: closing idle connection ({} s)", peer_, limits.idle_timeout.count());
         observe::local()[counter_id::idle_timeouts].add();

@@ -88,8 +88,8 @@ public:
     // Frees buffer capacity beyond a typical response's worth. The buffers
     // keep their size while output flows, so a large response streamed
     // through them is not copied into fresh memory at every write; the
-    // connection calls this when it finds itself idle at its timeout check
-    // (about once a second), so an idle connection holds no large buffer.
+    // connection calls this once it has nothing in flight or buffered, so an
+    // idle connection holds no large buffer.
     void release_spare() noexcept;
     // Bytes the two buffers have room for (their capacity), in use or not.
     std::size_t capacity() const noexcept { return pending_.capacity() + writing_buffer_.capacity(); }

@@ -65,15 +65,20 @@ else
 fi
 
 # The ExecStart of fcgid@.service, as systemd would run it: ${FCGID_PLUGIN}
-# and $FCGID_OPTIONS expanded from the test's values.
+# and $FCGID_OPTIONS expanded from the test's values, the access log in the
+# test's directory standing for LogsDirectory's /var/log/fcgid.
 exec_start="$(sed -n 's/^ExecStart=//p' "$packaging/systemd/fcgid@.service")"
-[[ "$exec_start" == "/usr/bin/fcgid run --plugin \${FCGID_PLUGIN} \$FCGID_OPTIONS" ]] ||
+[[ "$exec_start" == "/usr/bin/fcgid run --plugin \${FCGID_PLUGIN} --access-log /var/log/fcgid/%i.access.log \$FCGID_OPTIONS" ]] ||
     fail "fcgid@.service: ExecStart is '$exec_start', which this test does not know how to run"
 # unit_command PLUGIN [OPTIONS...]: prints the command line, one word a line.
 unit_command() {
     local plugin=$1
     shift
-    printf '%s\n' "$FCGID_BIN" run --plugin "$FCGID_PLUGIN_DIR/$plugin.so" "$@"
+    # A file of its own each time, in a directory any --user may write, as
+    # LogsDirectory= gives the unit's user.
+    mkdir -p "$tmp/logs" && chmod 0777 "$tmp/logs"
+    printf '%s\n' "$FCGID_BIN" run --plugin "$FCGID_PLUGIN_DIR/$plugin.so" \
+        --access-log "$tmp/logs/$plugin.$RANDOM$RANDOM.access.log" "$@"
 }
 
 # ---- NOTIFY_SOCKET -----------------------------------------------------------
