@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "log/logging.hpp"
+#include "service/heap_policy.hpp"
 #include "service/listening_socket.hpp"
 #include "service/serve_process.hpp"
 #include "service/serve_workers.hpp"
@@ -17,6 +18,9 @@ int run_daemon(config::server_config config) {
     log::configure(config.verbosity);
     // A web server that goes away mid-write must cost one connection, not the process.
     std::signal(SIGPIPE, SIG_IGN);
+    // Large bodies reuse heap memory instead of faulting fresh pages in
+    // for every request (heap_policy.hpp); workers inherit it.
+    apply_heap_policy();
     if (config.process.workers > 0) return serve_with_workers(config);
     return serve_process(config, serve_role{});
 }
