@@ -20,7 +20,6 @@
 #include "observe/metrics_table.hpp"
 #include "plugin/host_api.hpp"
 #include "plugin/plugin_host.hpp"
-#include "service/process_state.hpp"
 #include "service/quarantine.hpp"
 #include "service/systemd.hpp"
 
@@ -370,7 +369,6 @@ void server::shutdown_plugins() noexcept {
 void server::start_drain(std::string reason) {
     if (draining_) return;
     draining_ = true;
-    service::set_process_state(service::process_state::draining);
     drain_reason_ = std::move(reason);
     spdlog::info("draining: {}", drain_reason_);
     observe::set_local_state(observe::run_state::draining);
@@ -411,7 +409,7 @@ void server::force_stop(const std::string& why) {
     if (drain_reason_.empty()) drain_reason_ = why;
     else drain_reason_ += ", then " + why;
     draining_ = true;
-    service::set_process_state(service::process_state::draining);
+    observe::set_local_state(observe::run_state::draining);
     for (const auto& c : open_connections()) c->close();
     collect_closed();
     stop_when_drained();

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "observe/render.hpp"
-#include "service/process_state.hpp"
 
 namespace fcgid::service {
 
@@ -14,7 +13,7 @@ std::string metrics_body(http::metrics_format format) {
         /*full=*/false);
 }
 
-bool ready_for_requests() noexcept { return current_process_state() == process_state::serving; }
+bool ready_for_requests() noexcept { return observe::ready(); }
 
 std::unique_ptr<http::metrics_listener> start_metrics_listener(const config::server_config& config) {
     if (config.metrics.listen.empty()) return nullptr;

@@ -1,5 +1,5 @@
 // Starts --metrics-listen for this process, wired to what it reports: the
-// process state (process_state.hpp) for /ready, and for /metrics the
+// process's state in that table (observe::ready) for /ready, and for /metrics the
 // metrics table installed in this process (core/observe), rendered on the
 // listener's thread. Start it after the table is installed.
 // Started by serve_process() in a single process and by the master with

@@ -18,7 +18,6 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
-#include "service/process_state.hpp"
 #include "observe/metrics_table.hpp"
 #include "service/respawn_policy.hpp"
 #include "service/systemd.hpp"
@@ -79,7 +78,6 @@ public:
             }
         }
         spdlog::info("{} workers serving (pids {})", workers_.size(), pid_list());
-        set_process_state(process_state::serving);
         if (options_.metrics != nullptr) options_.metrics->set_state(observe::run_state::serving);
         notify_systemd("READY=1");
         return loop();
@@ -278,7 +276,9 @@ private:
     // slot waits for a retry after failed starts (back to starting).
     void publish_state() const {
         if (stopping_) return;  // on_stop_signal said draining
-        set_process_state(policy_.none_running() ? process_state::starting : process_state::serving);
+        if (options_.metrics != nullptr)
+            options_.metrics->set_state(policy_.none_running() ? observe::run_state::starting
+                                                               : observe::run_state::serving);
     }
 
     // The host has its socket open and no worker to serve it: say so, once
@@ -316,7 +316,6 @@ private:
             return;
         }
         stopping_ = true;
-        set_process_state(process_state::draining);
         if (options_.metrics != nullptr) options_.metrics->set_state(observe::run_state::draining);
         stop_deadline_ = clock::now() + options_.stop_timeout;
         if (options_.listen_fd >= 0) ::close(options_.listen_fd);

@@ -23,15 +23,12 @@
 #include "service/listening_socket.hpp"
 #include "service/metrics_endpoint.hpp"
 #include "service/prefork_master.hpp"
-#include "service/process_state.hpp"
 #include "service/stall_watchdog.hpp"
 #include "service/systemd.hpp"
 
 namespace fcgid::service {
 
 int serve_process(const config::server_config& config, serve_role role) {
-    // A worker forked while its master serves inherits "serving": it is not yet.
-    set_process_state(process_state::starting);
     // Concurrency hint 1: one thread runs the loop, but plugin threads post to it.
     boost::asio::io_context io(1);
     plugin::bind_loop(io);
@@ -77,7 +74,6 @@ int serve_process(const config::server_config& config, serve_role role) {
     if (role.loads != nullptr && role.loads->join()) server.share_connections(*role.loads);
     if (role.crashes != nullptr && role.crashes->quarantine().enabled())
         server.answer_quarantined(role.crashes->quarantine());
-    set_process_state(process_state::serving);
     observe::set_local_state(observe::run_state::serving);
     if (role.worker) {
         unblock_worker_signals();  // the server's handlers are in place
@@ -87,7 +83,6 @@ int serve_process(const config::server_config& config, serve_role role) {
         notify_systemd("READY=1");
     }
     const int exit_code = server.run();
-    set_process_state(process_state::stopping);
     observe::set_local_state(observe::run_state::stopping);
     server.shutdown_plugins();
     // The drain is over: a stop signal from here on (a process manager
