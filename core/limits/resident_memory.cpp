@@ -4,12 +4,20 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
 
 namespace fcgid::limits {
 
 resident_memory::resident_memory()
     : fd_(::open("/proc/self/statm", O_RDONLY | O_CLOEXEC)),
       page_size_(static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+
+resident_memory::resident_memory(pid_t pid) noexcept
+    : page_size_(static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) {
+    char path[48];
+    std::snprintf(path, sizeof path, "/proc/%d/statm", static_cast<int>(pid));
+    fd_ = ::open(path, O_RDONLY | O_CLOEXEC);
+}
 
 resident_memory::~resident_memory() {
     if (fd_ >= 0) ::close(fd_);

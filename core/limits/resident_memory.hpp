@@ -1,6 +1,9 @@
-// Reads the process's resident memory (RSS), the figure --memory-limit is
-// compared with. Linux only: /proc/self/statm.
+// Reads a process's resident memory (RSS): this process's, the figure
+// --memory-limit is compared with, or another's for the status page.
+// Linux only: /proc/PID/statm.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 
@@ -8,9 +11,10 @@ namespace fcgid::limits {
 
 class resident_memory {
 public:
-    // Opens /proc/self/statm once; each read() is then a single pread, cheap
-    // enough to run after every request.
+    // Opens /proc/self/statm (or /proc/PID/statm) once; each read() is then
+    // a single pread, cheap enough to run after every request.
     resident_memory();
+    explicit resident_memory(pid_t pid) noexcept;
     ~resident_memory();
     resident_memory(const resident_memory&) = delete;
     resident_memory& operator=(const resident_memory&) = delete;

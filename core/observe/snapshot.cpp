@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "fcgid/version.h"
+#include "limits/resident_memory.hpp"
 
 namespace fcgid::observe {
 namespace {
@@ -73,25 +74,7 @@ std::uint64_t snapshot::total_resident_bytes() const noexcept {
     return sum;
 }
 
-std::uint64_t resident_bytes_of(pid_t pid) noexcept {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/statm", static_cast<int>(pid));
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char text[128];
-    const ssize_t n = ::read(fd, text, sizeof text - 1);
-    ::close(fd);
-    if (n <= 0) return 0;
-    // "size resident shared text lib data dt", in pages.
-    const char* end = text + n;
-    std::uint64_t size = 0;
-    std::uint64_t resident = 0;
-    auto r = std::from_chars(text, end, size);
-    if (r.ec != std::errc() || r.ptr == end) return 0;
-    r = std::from_chars(r.ptr + 1, end, resident);
-    if (r.ec != std::errc()) return 0;
-    return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
+std::uint64_t resident_bytes_of(pid_t pid) noexcept { return limits::resident_memory(pid).read(); }
 
 void set_listen_socket(int fd) noexcept { listen_fd.store(fd, std::memory_order_relaxed); }
 
