@@ -114,6 +114,17 @@ std::string test_plugin(std::string_view name) {
 
 // ---- temp_dir -------------------------------------------------------------------
 
+void let_crash_signals_kill() {
+    static const bool done = [] {
+        const char* old = ::getenv("ASAN_OPTIONS");
+        std::string options = old != nullptr ? std::string(old) + ":" : std::string();
+        options += "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0";
+        ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+        return true;
+    }();
+    (void)done;
+}
+
 temp_dir::temp_dir() {
     const char* base = std::getenv("TMPDIR");
     // Unix socket paths are limited to 107 bytes: keep the prefix short.

@@ -29,6 +29,11 @@ std::string hello_plugin();
 std::string echo_plugin();
 std::string test_plugin(std::string_view name);  // e.g. "wrong_abi" -> .../wrong_abi.so
 
+// Lets a crashing daemon die by its signal under AddressSanitizer too (which
+// would otherwise end it with its report and exit code 1), for tests that
+// check deaths by signal. Sets ASAN_OPTIONS for every daemon started after.
+void let_crash_signals_kill();
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its content.
 class temp_dir {
 public:

@@ -262,6 +262,7 @@ TEST(Status, WorkersShareOneTableAndTotalsSurviveAWorkerExit) {
 TEST(Status, AWorkerCrashIsCountedAndItsFiguresKept) {
     std::vector<std::string> options = status_options;
     options.insert(options.end(), {"--workers", "2", "--quarantine-after", "0"});
+    let_crash_signals_kill();
     auto d = daemon_process::start(test_plugin("faulty"), options);
     ASSERT_TRUE(d->wait_for_log("2 workers serving")) << d->log();
     for (std::uint16_t id = 1; id <= 10; ++id) {

@@ -22,13 +22,9 @@ namespace {
 
 using fcgid_test::count_of;
 
-// Under AddressSanitizer a SIGSEGV would end in its report and exit code 1;
-// these tests check deaths by signal, as a plain build has them.
-const bool sanitizer_signals_off = [] {
-    const char* old = ::getenv("ASAN_OPTIONS");
-    std::string options = old != nullptr ? std::string(old) + ":" : std::string();
-    options += "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+// These tests check deaths by signal, as a plain build has them.
+const bool crash_signals_kill = [] {
+    fcgid_test::let_crash_signals_kill();
     return true;
 }();
 
