@@ -148,10 +148,17 @@ void connection::read_turn() {
             asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_turn(); });
             return;
         }
+        const std::span<char> body_room = direct_body_room();
+        const bool direct = !body_room.empty();
         const bool holding = in_end_ > in_begin_;
         if (holding) make_room_for_input();
-        char* const into = holding ? in_.get() + in_end_ : context_.input.data();
-        const std::size_t room = holding ? in_size_ - in_end_ : shared_input::size;
+        char* const into = direct ? body_room.data() : holding ? in_.get() + in_end_ : context_.input.data();
+        const std::size_t room = direct    ? body_room.size()
+                                 : holding ? in_size_ - in_end_
+                                           // After a body read straight in, the next record's header
+                                           // alone: the next part of the body may go straight in too.
+                                           : (next_header_alone_ ? stdin_padding_left_ + fcgi::header_size
+                                                                 : shared_input::size);
         const ssize_t got = ::recv(fd_, into, room, 0);
         if (got < 0) {
             if (errno == EINTR) continue;
@@ -170,7 +177,8 @@ void connection::read_turn() {
             settle();
             return;
         }
-        take_input(into, static_cast<std::size_t>(got));
+        if (direct) take_direct_body(static_cast<std::size_t>(got));
+        else take_input(into, static_cast<std::size_t>(got));
         settle();
         // A short read emptied the socket: whatever comes next raises a new
         // edge for the reactor, so waiting now misses nothing.
@@ -212,21 +220,52 @@ void connection::make_room_for_input() {
     in_size_ = bigger_size;
 }
 
-void connection::take_input(char* data, std::size_t bytes) {
+std::chrono::steady_clock::time_point connection::note_bytes_read(std::size_t bytes) noexcept {
     observe::local()[counter_id::received_bytes].add(bytes);
-    const auto now = std::chrono::steady_clock::now();
-    last_read_ = now;
+    last_read_ = std::chrono::steady_clock::now();
+    return last_read_;
+}
+
+// Only while nothing is held in in_ (a STDIN record taken as it arrives
+// consumes all the input there is), and only for a read worth the system
+// call: a small rest goes the usual way.
+std::span<char> connection::direct_body_room() noexcept {
+    constexpr std::size_t least = 4096;
+    if (stdin_left_ < least || in_end_ > in_begin_) return {};
+    const auto r = find(stdin_id_);
+    if (!r || r->body_done()) return {};  // answered already: the rest is dropped the usual way
+    const std::span<char> room = r->body_room();
+    const std::size_t bytes = std::min(room.size(), stdin_left_);
+    // Over the budget the usual way answers 413.
+    if (bytes < least || !budget_.body_fits(r->body_bytes(), bytes)) return {};
+    return room.first(bytes);
+}
+
+void connection::take_direct_body(std::size_t bytes) {
+    note_bytes_read(bytes);
+    const auto r = find(stdin_id_);  // nothing ran since direct_body_room()
+    budget_.take_body(r->body_bytes(), bytes);  // fits: checked for more before the read
+    r->body_read(bytes);
+    stdin_left_ -= bytes;
+    if (stdin_left_ == 0) next_header_alone_ = true;
+}
+
+void connection::take_input(char* data, std::size_t bytes) {
+    const auto now = note_bytes_read(bytes);
+    next_header_alone_ = false;
+    if (!partial_record()) partial_since_ = now;
+    // The bytes were read after those held in in_, or into the shared buffer.
     const bool held = in_end_ > in_begin_;
-    if (!held) partial_since_ = now;
     std::string_view input(data, bytes);
     if (held) {
         in_end_ += bytes;
         input = std::string_view(in_.get() + in_begin_, in_end_ - in_begin_);
     }
-    const auto consumed = process_input(input);
+    bool completed_record = false;
+    const auto consumed = process_input(input, completed_record);
     if (!consumed) return;  // a protocol error: nothing more is read
-    // What is left now is a new partial record if anything was consumed.
-    if (*consumed != 0) partial_since_ = now;
+    // What is left now is a new partial record if a record was completed.
+    if (completed_record) partial_since_ = now;
     const std::string_view rest = input.substr(*consumed);
     if (held) {
         in_begin_ += *consumed;
@@ -260,30 +299,68 @@ void connection::take_input(char* data, std::size_t bytes) {
 void connection::on_peer_finished_sending() {
     abandon_requests();
     in_begin_ = in_end_ = 0;
+    stdin_left_ = stdin_padding_left_ = 0;
     reading_ = false;
     close_when_idle_ = true;
 }
 
-std::optional<std::size_t> connection::process_input(std::string_view input) {
+std::optional<std::size_t> connection::process_input(std::string_view input, bool& completed_record) {
     std::size_t consumed = 0;
     while (!closed_) {
+        if (in_stdin_record()) {
+            consumed += continue_stdin_record(input.substr(consumed));
+            if (in_stdin_record()) break;  // the input ended inside it
+            completed_record = true;
+            forget_finished();
+            continue;
+        }
         fcgi::record_view record;
         std::error_code ec;
         const std::string_view rest = input.substr(consumed);
         const std::size_t used = fcgi::decode_record(rest, record, ec);
-        if (ec == fcgi::errc::need_more) break;
+        if (ec == fcgi::errc::need_more) {
+            const std::size_t started = start_stdin_record(rest);
+            if (started == 0) break;
+            consumed += started;
+            forget_finished();
+            continue;
+        }
         if (!ec) ec = handle_record(record);
         if (ec) {
             protocol_error(ec, rest.substr(0, used != 0 ? used : fcgi::max_record_size));
             return std::nullopt;
         }
         consumed += used;
+        completed_record = true;
         // What the record set off (a request answered at once) is settled
         // before the next record can refer to it.
         forget_finished();
     }
     if (closed_) return std::nullopt;
     return consumed;
+}
+
+std::size_t connection::start_stdin_record(std::string_view input) {
+    if (input.size() < fcgi::header_size) return 0;
+    const auto header = fcgi::decode_header(input);
+    if (header.version != fcgi::protocol_version || header.type != record_type::stdin_ ||
+        header.content_length == 0)
+        return 0;
+    stdin_id_ = header.request_id;
+    stdin_left_ = header.content_length;
+    stdin_padding_left_ = header.padding_length;
+    return fcgi::header_size + continue_stdin_record(input.substr(fcgi::header_size));
+}
+
+std::size_t connection::continue_stdin_record(std::string_view input) {
+    const std::size_t content = std::min(stdin_left_, input.size());
+    if (content > 0) {
+        stdin_left_ -= content;
+        on_stdin(stdin_id_, input.substr(0, content));
+    }
+    const std::size_t padding = stdin_left_ == 0 ? std::min(stdin_padding_left_, input.size() - content) : 0;
+    stdin_padding_left_ -= padding;
+    return content + padding;
 }
 
 std::error_code connection::handle_record(const fcgi::record_view& record) {
@@ -295,7 +372,7 @@ std::error_code connection::handle_record(const fcgi::record_view& record) {
         case record_type::begin_request: return on_begin_request(record);
         case record_type::abort_request: on_abort_request(id); return {};
         case record_type::params: return on_params(record);
-        case record_type::stdin_: on_stdin(record); return {};
+        case record_type::stdin_: on_stdin(id, record.content); return {};
         case record_type::data: return {};  // FILTER role only, which fcgid does not take
         case record_type::end_request:
         case record_type::stdout_:
@@ -391,17 +468,17 @@ bool connection::body_too_large(const request& r) const noexcept {
     return length && *length > context_.limits.max_body_bytes;
 }
 
-void connection::on_stdin(const fcgi::record_view& record) {
-    const auto r = find(record.header.request_id);
+void connection::on_stdin(std::uint16_t id, std::string_view content) {
+    const auto r = find(id);
     if (!r || r->body_done()) return;  // answered already (e.g. 413): drop the rest
-    if (record.content.empty()) {
+    if (content.empty()) {
         r->end_body();
         if (r->ready()) context_.dispatcher.dispatch(*r);
         return;
     }
-    if (!budget_.take_body(r->body_bytes(), record.content.size())) {
-        spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_,
-                     record.header.request_id, context_.limits.max_body_bytes);
+    if (!budget_.take_body(r->body_bytes(), content.size())) {
+        spdlog::warn("{}: request {} body exceeds {} bytes: answering 413", peer_, id,
+                     context_.limits.max_body_bytes);
         observe::local()[counter_id::body_too_large].add();
         r->reject(413);
         return;
@@ -409,10 +486,10 @@ void connection::on_stdin(const fcgi::record_view& record) {
     // The first body bytes: room for all the web server announced (within
     // --max-body, checked at the params), taken only now that it is sending.
     if (r->body_bytes() == 0) {
-        if (const auto length = announced_body(*r); length && *length > record.content.size())
-            r->reserve_body(static_cast<std::size_t>(*length));
+        if (const auto length = announced_body(*r); length && *length > content.size())
+            context_.requests.reserve_body(*r, static_cast<std::size_t>(*length));
     }
-    r->append_body(record.content);
+    r->append_body(content);
 }
 
 void connection::on_get_values(std::string_view content) {
@@ -456,6 +533,7 @@ void connection::protocol_error(std::error_code ec, std::string_view record_byte
     // before the bad record) is still written, then settle() closes.
     abandon_requests();
     in_begin_ = in_end_ = 0;
+    stdin_left_ = stdin_padding_left_ = 0;
     reading_ = false;
     close_when_idle_ = true;
 }
@@ -547,7 +625,7 @@ void connection::close_if_done() {
     // that may be on its way: it gets a short grace (check_timeouts) first.
     // One with input waiting (a partial record, or bytes not read yet) has
     // a request on its way for sure: serve it first.
-    if (!draining_ || requests_seen_ == 0 || in_end_ > in_begin_) return;
+    if (!draining_ || requests_seen_ == 0 || partial_record()) return;
     int unread = 0;
     if (::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0) return;
     close();
@@ -579,7 +657,7 @@ void connection::check_timeouts(std::chrono::steady_clock::time_point now) {
     // open forever. Web servers buffer a request before passing it on, so
     // an honest one sends it at once.
     auto awaited_since = std::chrono::steady_clock::time_point::max();
-    if (in_end_ > in_begin_) awaited_since = partial_since_;
+    if (partial_record()) awaited_since = partial_since_;
     for (const auto& entry : requests_)
         if (entry.r->receiving()) awaited_since = std::min(awaited_since, entry.r->begun_at());
     const bool receiving = awaited_since != std::chrono::steady_clock::time_point::max();

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,17 +128,39 @@ private:
     // Handles `bytes` just read into `data` (the shared buffer, or in_
     // after its held bytes); keeps an unfinished record's bytes in in_.
     void take_input(char* data, std::size_t bytes);
+    // Counts bytes read and notes when; returns that time.
+    std::chrono::steady_clock::time_point note_bytes_read(std::size_t bytes) noexcept;
+    // In the middle of a STDIN record whose request has room reserved for
+    // its body: that room (at most the record's rest) for a read straight
+    // into the body, saving the copy from the read buffer. Empty otherwise.
+    std::span<char> direct_body_room() noexcept;
+    // `bytes` were read into direct_body_room().
+    void take_direct_body(std::size_t bytes);
     // Room to read the rest of the record held in in_ into; grows in_.
     void make_room_for_input();
     void on_peer_finished_sending();
-    // Consumes every whole record of `input`; the bytes consumed, or
-    // nullopt on a protocol error.
-    std::optional<std::size_t> process_input(std::string_view input);
+    // Consumes every whole record of `input` (and a STDIN record's part);
+    // the bytes consumed, or nullopt on a protocol error. Sets
+    // `completed_record` if a record ended in it.
+    std::optional<std::size_t> process_input(std::string_view input, bool& completed_record);
+    // A STDIN record that does not fit in what has arrived is taken as it
+    // arrives, so that a large body is not held twice (in in_, then in the
+    // request) and can be read straight into the request (direct_body_room).
+    // Starts one at the front of `input` if it is one: the bytes taken
+    // (header and the content there is), or 0.
+    std::size_t start_stdin_record(std::string_view input);
+    // Takes what `input` holds of the rest of that record; the bytes taken.
+    std::size_t continue_stdin_record(std::string_view input);
+    bool in_stdin_record() const noexcept { return stdin_left_ + stdin_padding_left_ > 0; }
+    // Part of a record not handled yet: held bytes, or a STDIN record's rest.
+    bool partial_record() const noexcept { return in_end_ > in_begin_ || in_stdin_record(); }
     std::error_code handle_record(const fcgi::record_view& record);
     std::error_code on_begin_request(const fcgi::record_view& record);
     void on_abort_request(std::uint16_t id);
     std::error_code on_params(const fcgi::record_view& record);
-    void on_stdin(const fcgi::record_view& record);
+    // STDIN content for request `id`: a whole record's, or part of one
+    // (never empty); empty content is the end of the body.
+    void on_stdin(std::uint16_t id, std::string_view content);
     bool body_too_large(const request& r) const noexcept;
     // CONTENT_LENGTH as a number (the largest one when it overflows), if
     // the web server sent a valid one.
@@ -185,6 +208,14 @@ private:
     std::size_t in_size_ = 0;
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
+    // The STDIN record taken as it arrives: its request id, and how many of
+    // its content and padding bytes are still to come.
+    std::uint16_t stdin_id_ = 0;
+    std::size_t stdin_left_ = 0;
+    std::size_t stdin_padding_left_ = 0;
+    // A STDIN record's content was just read straight into its body: the
+    // next read takes the padding and the next header only.
+    bool next_header_alone_ = false;
     input_budget budget_;
 
     output_queue output_;
@@ -208,7 +239,8 @@ private:
     // For the timeouts: when bytes last arrived, and when a write last progressed.
     std::chrono::steady_clock::time_point last_read_;
     std::chrono::steady_clock::time_point last_write_;
-    // When the unconsumed bytes in in_ (a partial record) began to arrive.
+    // When the partial record (unconsumed bytes in in_, or a STDIN record
+    // taken as it arrives) began to arrive.
     std::chrono::steady_clock::time_point partial_since_;
 };
 

@@ -24,6 +24,10 @@ public:
     bool take_body(std::uint64_t held, std::uint64_t more) noexcept {
         return take(held, more, max_body_);
     }
+    // Whether take_body(held, more) would succeed, counting nothing.
+    bool body_fits(std::uint64_t held, std::uint64_t more) const noexcept {
+        return fits(held, more, max_body_);
+    }
     // A forgotten request's params and body bytes.
     void give_back(std::uint64_t bytes) noexcept { held_ -= bytes <= held_ ? bytes : held_; }
     // Everything: the connection closed.
@@ -33,9 +37,12 @@ public:
     std::uint64_t max_body_bytes() const noexcept { return max_body_; }
 
 private:
-    bool take(std::uint64_t held, std::uint64_t more, std::uint64_t per_request) noexcept {
+    bool fits(std::uint64_t held, std::uint64_t more, std::uint64_t per_request) const noexcept {
         if (more > per_request || held > per_request - more) return false;
-        if (held_ + more > max_params_ + max_body_) return false;
+        return held_ + more <= max_params_ + max_body_;
+    }
+    bool take(std::uint64_t held, std::uint64_t more, std::uint64_t per_request) noexcept {
+        if (!fits(held, more, per_request)) return false;
         held_ += more;
         return true;
     }

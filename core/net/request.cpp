@@ -41,12 +41,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-// A recycled request keeps buffers up to this size; larger ones (a big body)
-// are freed rather than held by an idle connection.
-constexpr std::size_t kept_capacity = 16 * 1024;
-
+// A recycled request keeps buffers up to request::kept_buffer_bytes; larger
+// ones (a big body) are freed rather than held by an idle connection.
 void clear_keeping_small(std::string& s) noexcept {
-    if (s.capacity() > kept_capacity) std::string().swap(s);
+    if (s.capacity() > request::kept_buffer_bytes) std::string().swap(s);
     else s.clear();
 }
 
@@ -55,12 +53,21 @@ void clear_keeping_small(std::string& s) noexcept {
 request::request(output_queue& output, std::uint16_t id, bool keep_conn)
     : output_(&output), id_(id), keep_conn_(keep_conn) {}
 
+body_buffer request::take_large_body_buffer() noexcept {
+    body_buffer taken;
+    if (body_.capacity() > kept_buffer_bytes) {
+        taken.swap(body_);
+        taken.clear();
+    }
+    return taken;
+}
+
 void request::reset(output_queue& output, std::uint16_t id, bool keep_conn) noexcept {
     output_ = &output;
     id_ = id;
     keep_conn_ = keep_conn;
     params_.clear();
-    clear_keeping_small(body_);
+    body_.clear_keeping(kept_buffer_bytes);
     params_done_ = body_done_ = dispatched_ = deferred_ = false;
     received_ = 0;
     status_ = 200;

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -28,6 +29,7 @@
 
 #include "fcgi/record.hpp"
 #include "fcgid/plugin.h"
+#include "net/body_buffer.hpp"
 #include "net/request_params.hpp"
 #include "net/request_timing.hpp"
 #include "net/write_gate.hpp"
@@ -75,6 +77,25 @@ public:
     // copied in once rather than moved by every doubling of its buffer (each
     // move of a large buffer also faults in fresh pages).
     void reserve_body(std::size_t bytes) { body_.reserve(bytes); }
+    // Before the first body bytes: swaps the body's buffer with `room` (an
+    // empty buffer kept from an earlier request, see request_pool), which
+    // gets this request's former one.
+    void swap_body_buffer(body_buffer& room) noexcept { body_.swap(room); }
+    // A buffer above what reset() keeps (kept_buffer_bytes), taken out of a
+    // finished request that nothing else holds; one without a buffer if it
+    // had none.
+    body_buffer take_large_body_buffer() noexcept;
+    // A read straight into the body: the free room at its end (made by
+    // reserve_body), then how much of it the read filled. The bytes count as
+    // appended; the caller asked the input budget for them first.
+    std::span<char> body_room() noexcept { return body_.tail(); }
+    void body_read(std::size_t bytes) noexcept {
+        body_.commit(bytes);
+        received_ += bytes;
+    }
+    // reset() keeps each buffer up to this capacity; larger ones (a big
+    // body) are freed, or taken by request_pool first.
+    static constexpr std::size_t kept_buffer_bytes = 16 * 1024;
     void end_body() noexcept { body_done_ = true; }
     // The PARAMS stream received so far (before end_params()).
     std::uint64_t params_bytes() const noexcept { return params_.received(); }
@@ -94,7 +115,7 @@ public:
     // False past the end. Views are NUL-terminated.
     bool param_at(std::size_t index, std::string_view& name, std::string_view& value) const noexcept;
     bool find_param(std::string_view name, std::string_view& value) const noexcept;
-    std::string_view body() const noexcept { return body_; }
+    std::string_view body() const noexcept { return body_.view(); }
     // What the crash handler and the quarantine know it by: its method, URI
     // and body size, as views into it. Only reads memory, so a signal
     // handler may call it.
@@ -190,7 +211,7 @@ private:
     bool keep_conn_;
 
     request_params params_;
-    std::string body_;
+    body_buffer body_;
     bool params_done_ = false;
     bool body_done_ = false;
     bool dispatched_ = false;

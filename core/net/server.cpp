@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <system_error>
@@ -46,6 +47,16 @@ constexpr int accepts_per_turn = 8;
 // flight at once as a busy web server keeps connections to one process.
 constexpr std::size_t spare_requests = 128;
 
+// Large body buffers kept for the next large body (request_pool): four
+// uploads of 32 MiB at once (the bench's). Kept only while large bodies keep
+// coming, and under a --memory-limit at most an eighth of it, so that what
+// is kept does not itself bring on a drain.
+std::size_t kept_body_bytes(const config::limits_config& limits) {
+    constexpr std::uint64_t most = 128 * 1024 * 1024;
+    if (limits.memory_limit == 0) return most;
+    return static_cast<std::size_t>(std::min(most, limits.memory_limit / 8));
+}
+
 const char* signal_name(int signal_number) {
     switch (signal_number) {
         case SIGTERM: return "SIGTERM";
@@ -70,7 +81,7 @@ server::server(asio::io_context& io, const config::limits_config& limits,
     : io_(io), limits_(limits), plugin_config_(plugin_config), dispatcher_(std::move(plugin)),
       status_endpoints_(observe), slots_(limits.max_requests),
       inbox_([this] { asio::post(io_, [this] { read_inbox(); }); }, watches_requests(limits)),
-      requests_(spare_requests), request_log_(logs),
+      requests_(spare_requests, kept_body_bytes(limits)), request_log_(logs),
       context_{limits_, slots_, dispatcher_, inbox_, input_, requests_, request_log_},
       acceptor_(std::move(listen.socket)), signals_(io, SIGTERM, SIGINT, SIGHUP), time_limit_timer_(io),
       shutdown_timer_(io), sweep_timer_(io), accept_timer_(io), allowed_(std::move(allowed)) {
@@ -295,6 +306,7 @@ void server::sweep_timeouts() {
         for (const auto& c : open_connections()) c->check_timeouts(now);
         read_inbox();
         shut_down_idle_retired_plugins();
+        requests_.release_unused_bodies();
         sweep_timeouts();
     });
 }

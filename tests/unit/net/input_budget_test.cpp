@@ -46,6 +46,19 @@ TEST(InputBudget, HugeSizesDoNotWrapAround) {
     EXPECT_EQ(budget.held(), 0u);
 }
 
+// What a read straight into a body asks before it reads: the same answer
+// as take_body, counting nothing.
+TEST(InputBudget, BodyFitsAnswersAsTakeBodyWouldWithoutCounting) {
+    input_budget budget(100, 1000);
+    EXPECT_TRUE(budget.body_fits(0, 1000));
+    EXPECT_FALSE(budget.body_fits(1, 1000));  // over the request's body limit
+    EXPECT_EQ(budget.held(), 0u);
+    ASSERT_TRUE(budget.take_body(0, 1000));  // one request's whole body
+    ASSERT_TRUE(budget.take_params(0, 100));
+    EXPECT_FALSE(budget.body_fits(0, 1));  // another request: over the connection's total
+    EXPECT_EQ(budget.take_body(0, 1), budget.body_fits(0, 1));
+}
+
 TEST(InputBudget, GivingBackMoreThanHeldStopsAtZero) {
     input_budget budget(10, 10);
     ASSERT_TRUE(budget.take_body(0, 5));
