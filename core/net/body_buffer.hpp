@@ -40,6 +40,7 @@ public:
         capacity_ = bytes;
     }
     void append(std::string_view bytes) {
+        if (bytes.empty()) return;  // memcpy to a null buffer, even of 0 bytes, is undefined
         if (bytes.size() > capacity_ - size_) reserve(std::max(size_ + bytes.size(), capacity_ * 2));
         std::memcpy(data_.get() + size_, bytes.data(), bytes.size());
         size_ += bytes.size();

@@ -243,10 +243,13 @@ std::span<char> connection::direct_body_room() noexcept {
 
 void connection::take_direct_body(std::size_t bytes) {
     note_bytes_read(bytes);
-    const auto r = find(stdin_id_);  // nothing ran since direct_body_room()
-    budget_.take_body(r->body_bytes(), bytes);  // fits: checked for more before the read
-    r->body_read(bytes);
     stdin_left_ -= bytes;
+    // Still there: only the read ran since direct_body_room(), and a request
+    // still receiving its body cannot have finished.
+    if (const auto r = find(stdin_id_)) {
+        budget_.take_body(r->body_bytes(), bytes);  // fits: checked for more before the read
+        r->body_read(bytes);
+    }
     if (stdin_left_ == 0) next_header_alone_ = true;
 }
 
