@@ -260,25 +260,35 @@ probe_address parse_probe_address(const std::string& text) {
     return address;
 }
 
+// Starts a connect on `socket` with `start_connect(handler)`, waits for it
+// within the deadline, then exchanges the request and answer over it.
+template <class Socket, class StartConnect>
+probe_answer connect_and_exchange(asio::io_context& io, Socket& socket, const probe_request& request,
+                                  clock_type::time_point deadline, StartConnect start_connect) {
+    bool done = false;
+    error_code result;
+    start_connect([&result, &done](const error_code& ec) {
+        result = ec;
+        done = true;
+    });
+    finish_or_time_out(io, done, deadline, request.timeout, "connecting", [&socket] {
+        error_code ignored;
+        socket.close(ignored);
+    });
+    if (result) throw probe_error(reason_text(result));
+    return exchange(io, socket, request, deadline);
+}
+
 probe_answer probe(const probe_address& address, const probe_request& request) {
     const auto start = clock_type::now();
     const auto deadline = start + request.timeout;
     asio::io_context io(1);
-    bool done = false;
-    error_code result;
     probe_answer answer;
     if (address.unix_socket) {
         asio::local::stream_protocol::socket socket(io);
-        socket.async_connect(asio::local::stream_protocol::endpoint(address.path), [&](const error_code& ec) {
-            result = ec;
-            done = true;
+        answer = connect_and_exchange(io, socket, request, deadline, [&](auto connected) {
+            socket.async_connect(asio::local::stream_protocol::endpoint(address.path), connected);
         });
-        finish_or_time_out(io, done, deadline, request.timeout, "connecting", [&socket] {
-            error_code ignored;
-            socket.close(ignored);
-        });
-        if (result) throw probe_error(reason_text(result));
-        answer = exchange(io, socket, request, deadline);
     } else {
         asio::ip::tcp::resolver resolver(io);
         asio::ip::tcp::resolver::results_type endpoints;
@@ -290,6 +300,8 @@ probe_answer probe(const probe_address& address, const probe_request& request) {
                 asio::ip::tcp::endpoint(numeric, static_cast<std::uint16_t>(std::stoul(address.port))),
                 address.host, address.port);
         } else {
+            bool done = false;
+            error_code result;
             resolver.async_resolve(address.host, address.port,
                                    [&](const error_code& ec, asio::ip::tcp::resolver::results_type found) {
                                        result = ec;
@@ -301,17 +313,10 @@ probe_answer probe(const probe_address& address, const probe_request& request) {
             if (result) throw probe_error(reason_text(result));
         }
         asio::ip::tcp::socket socket(io);
-        done = false;
-        asio::async_connect(socket, endpoints, [&](const error_code& ec, const asio::ip::tcp::endpoint&) {
-            result = ec;
-            done = true;
+        answer = connect_and_exchange(io, socket, request, deadline, [&](auto connected) {
+            asio::async_connect(socket, endpoints,
+                                [connected](const error_code& ec, const asio::ip::tcp::endpoint&) { connected(ec); });
         });
-        finish_or_time_out(io, done, deadline, request.timeout, "connecting", [&socket] {
-            error_code ignored;
-            socket.close(ignored);
-        });
-        if (result) throw probe_error(reason_text(result));
-        answer = exchange(io, socket, request, deadline);
     }
     answer.elapsed = clock_type::now() - start;
     return answer;
