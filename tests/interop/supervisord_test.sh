@@ -6,12 +6,16 @@
 #
 # The packaged [program:fcgid] entry is used as it is, with the binary, plugin
 # and log paths pointed at this build and $tmp, the ports moved to free ones,
-# and the request limits lowered (200..230) so that every process recycles
-# several times in a 20 s run. A private supervisord (-n, own socket, logs and
-# pid file in a temp dir) and a private nginx on free loopback ports.
+# and the request limits lowered (100..130) so that every process recycles
+# several times in a 20 s run. At 25 requests a second each, 10 requests
+# apart are 0.4 s apart, about what supervisord takes to start a process
+# again, so never all four are down at once (200..230 at 50 a second, 0.2 s
+# apart, once had all four down together: 12 answers of 502). A private
+# supervisord (-n, own socket, logs and pid file in a temp dir) and a
+# private nginx on free loopback ports.
 #
 # Env (from FCGID_TEST_ENV): FCGID_BIN, FCGID_PLUGIN_DIR. Optional:
-# SUPERVISORD_BIN, NGINX_BIN, LOAD_SECONDS (20), LOAD_RATE (requests/s, 200).
+# SUPERVISORD_BIN, NGINX_BIN, LOAD_SECONDS (20), LOAD_RATE (requests/s, 100).
 # supervisor, nginx, curl and python3 are required: a missing one FAILS the test.
 # NAME_port and NAME_pid are set by lib.sh helpers through printf -v.
 # shellcheck disable=SC2154
@@ -37,7 +41,7 @@ interop_init
 share_with_www_data
 nginx_prepare
 load_seconds="${LOAD_SECONDS:-20}"
-load_rate="${LOAD_RATE:-200}"
+load_rate="${LOAD_RATE:-100}"
 echo "# supervisord $("$SUPERVISORD_BIN" --version), $("$nginx_bin" -v 2>&1)"
 
 # ---- supervisord with the packaged program entry -----------------------------
@@ -59,11 +63,11 @@ user_sed=()
 sed -e "s|/usr/bin/fcgid |$FCGID_BIN |" \
     -e "s|/usr/lib/fcgid/plugins|$FCGID_PLUGIN_DIR|g" \
     -e "s|--port=50%(process_num)02d|--port=${prefix}%(process_num)d|" \
-    -e "s|--request-limit=[^ ]*|--request-limit=2%(process_num)d0|" \
+    -e "s|--request-limit=[^ ]*|--request-limit=1%(process_num)d0|" \
     -e "s|/var/log/supervisor/|$tmp/|" \
     "${user_sed[@]}" \
     "$packaging/supervisord/fcgid.conf" >"$tmp/fcgid.conf"
-for expected in "$FCGID_BIN run" "--port=${prefix}%(process_num)d" "--request-limit=2%(process_num)d0" \
+for expected in "$FCGID_BIN run" "--port=${prefix}%(process_num)d" "--request-limit=1%(process_num)d0" \
     "numprocs=4" "stdout_logfile=$tmp/"; do
     grep -qF -- "$expected" "$tmp/fcgid.conf" ||
         fail "packaging/supervisord/fcgid.conf no longer has what this test adapts ('$expected' missing after sed)"
