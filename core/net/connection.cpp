@@ -44,7 +44,6 @@ constexpr int reads_per_turn = 4;
 // How long a draining connection that never carried a request waits for one.
 constexpr std::chrono::seconds drain_grace{1};
 
-
 }  // namespace
 
 connection::connection(const connection_context& context, const boost::asio::any_io_executor& executor,
