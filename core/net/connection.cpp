@@ -48,7 +48,11 @@ constexpr std::chrono::seconds drain_grace{1};
 
 connection::connection(const connection_context& context, const boost::asio::any_io_executor& executor,
                        int fd, const socket_type::endpoint_type& peer)
-    : context_(context), socket_(executor), fd_(fd), protocol_(peer.protocol()), peer_{peer},
+    : context_(context),
+      read_wait_(
+          [](void* self, const boost::system::error_code& ec) { static_cast<connection*>(self)->on_readable(ec); },
+          this),
+      socket_(executor), fd_(fd), protocol_(peer.protocol()), peer_{peer},
       budget_(context.limits.max_params_bytes, context.limits.max_body_bytes),
       output_(context.limits.max_output_buffer), last_read_(std::chrono::steady_clock::now()),
       last_write_(last_read_) {}
@@ -188,18 +192,20 @@ void connection::read_turn() {
     }
 }
 
+// Only ever called right after a read emptied the socket (see
+// accepted_socket::wait_drained): a wait then costs no system call.
 void connection::wait_readable() {
-    if (!registered_with_loop()) return;
-    socket_.async_wait(
-        socket_type::wait_read,
-        with_memory(read_memory_, [self = shared_from_this()](const boost::system::error_code& ec) {
-            if (self->closed_) return;
-            if (ec) {
-                self->close();
-                return;
-            }
-            self->read_turn();
-        }));
+    if (!registered_with_loop() || read_wait_.queued()) return;
+    socket_.wait_drained(read_wait_, shared_from_this());
+}
+
+void connection::on_readable(const boost::system::error_code& ec) {
+    if (closed_) return;
+    if (ec) {
+        close();
+        return;
+    }
+    read_turn();
 }
 
 void connection::make_room_for_input() {

@@ -125,6 +125,7 @@ private:
     void read_turn();
     bool wants_input() const noexcept;
     void wait_readable();
+    void on_readable(const boost::system::error_code& ec);
     // Handles `bytes` just read into `data` (the shared buffer, or in_
     // after its held bytes); keeps an unfinished record's bytes in in_.
     void take_input(char* data, std::size_t bytes);
@@ -189,8 +190,8 @@ private:
 
     const connection_context& context_;
     // Declared before socket_: pending operations live in them until the
-    // socket is destroyed.
-    handler_memory read_memory_;
+    // socket is destroyed. The wait for reading is the operation itself.
+    drained_read_wait read_wait_;
     handler_memory write_memory_;
     // Open (registered with the reactor) only once something had to wait;
     // until then the connection uses fd_ directly.
