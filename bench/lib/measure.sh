@@ -27,6 +27,8 @@ scenario_label() {
         nginx-upload-*) echo "via nginx, upstream keepalive, TCP, $BIG_CONNECTIONS connections: a $(size_label "$1") POST body" ;;
         direct-pool) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: each request completed after 1 ms off the loop ($POOL_THREADS pool threads; Go: its goroutine)" ;;
         direct-pool-loop) echo "direct (fcgi-bench), KEEP_CONN on, $POOL_CONNECTIONS connections: the same plugin answering on the loop" ;;
+        direct-pool-loop1) echo "direct (fcgi-bench), KEEP_CONN on, 1 connection: the same plugin answering on the loop, each request waking the loop alone" ;;
+        pool-floor) echo "the handoff floor (bench/peers/handoff_floor.cpp, no network): $POOL_CONNECTIONS jobs handed from a Boost.Asio loop to $POOL_THREADS pool threads, each sleeping 1 ms, the completion posted back; req/s is jobs/s" ;;
         direct-mpx) echo "direct (fcgi-bench), $MULTIPLEX multiplexed per connection" ;;
         direct-idle) echo "direct (fcgi-bench), KEEP_CONN on, with $IDLE idle kept-alive connections open" ;;
         direct-busy) echo "direct (fcgi-bench), KEEP_CONN on, busy plugin (~100 µs of CPU per request)" ;;

@@ -73,6 +73,11 @@ build_peers() {
     # The floor of the large-upload rows: always, it is fcgid's yardstick.
     "${CC:-cc}" -O2 -o "$PEERS_BIN/read_floor" "$BENCH_DIR/peers/read_floor.c" \
         >"$WORK/logs/build-read-floor.log" 2>&1 || die "building peers/read_floor.c failed (see $WORK/logs/build-read-floor.log)"
+    # The floor of the slow-work rows (a loop handing jobs to a pool and
+    # back, no network): always, for the same reason. Boost.Asio is header-only.
+    "${CXX:-c++}" -std=c++20 -O2 -pthread -o "$PEERS_BIN/handoff_floor" "$BENCH_DIR/peers/handoff_floor.cpp" \
+        >"$WORK/logs/build-handoff-floor.log" 2>&1 ||
+        die "building peers/handoff_floor.cpp failed (is libboost-dev installed? see $WORK/logs/build-handoff-floor.log)"
     if wants_server libfcgi; then
         "${CC:-cc}" -O2 -o "$PEERS_BIN/libfcgi_hello" "$BENCH_DIR/peers/libfcgi_hello.c" -lfcgi \
             >"$WORK/logs/build-libfcgi.log" 2>&1 || die "building the libfcgi hello failed (is libfcgi-dev installed?)"

@@ -63,6 +63,17 @@ render_shape_targets() {
                 if (have("direct-pool-loop", "fcgid") && val["direct-pool-loop", "fcgid", 12] > 0) {
                     c = val["direct-pool", "fcgid", 12]; l = val["direct-pool-loop", "fcgid", 12]
                     printf "- server CPU per request completed from the pool: %s µs, on the loop %s µs: %.2f× (target ≤ 1.5×): %s\n", c, l, c / l, verdict(c / l <= 1.5)
+                    # The two yardsticks of that target, same run: the loop
+                    # woken for each request alone (as each pool completion
+                    # wakes it), and what the handoff itself costs at least.
+                    if (have("direct-pool-loop1", "fcgid") && val["direct-pool-loop1", "fcgid", 12] > 0) {
+                        l1 = val["direct-pool-loop1", "fcgid", 12]
+                        printf "- server CPU per request completed from the pool against the loop when each request wakes it alone (1 connection): %s µs, on the loop %s µs: %.2f× (information: no target)\n", c, l1, c / l1
+                    }
+                    if (have("pool-floor", "floor") && val["pool-floor", "floor", 12] > 0) {
+                        f = val["pool-floor", "floor", 12]
+                        printf "- the ceiling this machine sets: the handoff floor (peers/handoff_floor.cpp, no network) takes %s µs of CPU per job at %.0f jobs/s; if fcgid'"'"'s handoff cost nothing beyond it, a request completed from the pool would cost (%s + %s) / %s = %.2f× one completed on the loop, against %.2f× measured (%+.2f µs per request beyond loop + floor) (information: no target)\n", f, val["pool-floor", "floor", 4], l, f, l, (l + f) / l, c / l, c - l - f
+                    }
                 }
             }
         }' "$WORK/results.tsv"
