@@ -152,17 +152,32 @@ void connection::read_turn() {
             return;
         }
         const std::span<char> body_room = direct_body_room();
-        const bool direct = !body_room.empty();
-        const bool holding = in_end_ > in_begin_;
-        if (holding) make_room_for_input();
-        char* const into = direct ? body_room.data() : holding ? in_.get() + in_end_ : context_.input.data();
-        const std::size_t room = direct    ? body_room.size()
-                                 : holding ? in_size_ - in_end_
-                                           // After a body read straight in, the next record's header
-                                           // alone: the next part of the body may go straight in too.
-                                           : (next_header_alone_ ? stdin_padding_left_ + fcgi::header_size
-                                                                 : shared_input::size);
-        const ssize_t got = ::recv(fd_, into, room, 0);
+        std::optional<stdin_read_plan> plan;
+        ssize_t got = 0;
+        std::size_t room = 0;
+        char* into = nullptr;
+        if (!body_room.empty()) {
+            // Straight into the body: this record's rest, and the records
+            // after it in the same read (see stdin_read_plan).
+            plan.emplace(stdin_read_plan::current_record{stdin_id_, stdin_left_, stdin_padding_left_,
+                                                         stdin_record_length_, stdin_record_padding_},
+                         body_room, body_room.size(),
+                         std::span<char>(context_.input.data(), stdin_read_plan::gaps_size));
+            msghdr message{};
+            message.msg_iov = const_cast<iovec*>(plan->iovecs());
+            message.msg_iovlen = plan->iovec_count();
+            room = plan->size();
+            got = ::recvmsg(fd_, &message, 0);
+        } else {
+            const bool holding = in_end_ > in_begin_;
+            if (holding) make_room_for_input();
+            into = holding ? in_.get() + in_end_ : context_.input.data();
+            room = holding ? in_size_ - in_end_
+                           // After a body read straight in, the next record's header
+                           // alone: the next part of the body may go straight in too.
+                           : (next_header_alone_ ? stdin_padding_left_ + fcgi::header_size : shared_input::size);
+            got = ::recv(fd_, into, room, 0);
+        }
         if (got < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -180,7 +195,7 @@ void connection::read_turn() {
             settle();
             return;
         }
-        if (direct) take_direct_body(static_cast<std::size_t>(got));
+        if (plan) take_direct_body(*plan, static_cast<std::size_t>(got));
         else take_input(into, static_cast<std::size_t>(got));
         settle();
         // A short read emptied the socket: whatever comes next raises a new
@@ -240,25 +255,32 @@ std::span<char> connection::direct_body_room() noexcept {
     const auto r = find(stdin_id_);
     if (!r || r->body_done()) return {};  // answered already: the rest is dropped the usual way
     const std::span<char> room = r->body_room();
+    if (std::min(room.size(), stdin_left_) < least) return {};
+    if (budget_.body_fits(r->body_bytes(), room.size())) return room;
+    // Over the budget the usual way answers 413; this record may still fit.
     const std::size_t bytes = std::min(room.size(), stdin_left_);
-    // Over the budget the usual way answers 413.
-    if (bytes < least || !budget_.body_fits(r->body_bytes(), bytes)) return {};
+    if (!budget_.body_fits(r->body_bytes(), bytes)) return {};
     return room.first(bytes);
 }
 
-void connection::take_direct_body(std::size_t bytes) {
-    note_bytes_read(bytes);
-    stdin_left_ -= bytes;
+void connection::take_direct_body(const stdin_read_plan& plan, std::size_t got) {
+    std::string scratch;  // only for a record unlike its guess
+    const stdin_read_plan::outcome taken = plan.take(got, scratch);
+    // The usual input counts itself below.
+    note_bytes_read(got - taken.usual.size());
     // Still there: only the read ran since direct_body_room(), and a request
     // still receiving its body cannot have finished.
     if (const auto r = find(stdin_id_)) {
-        budget_.take_body(r->body_bytes(), bytes);  // fits: checked for more before the read
-        r->body_read(bytes);
+        budget_.take_body(r->body_bytes(), taken.body_bytes);  // fits: checked before the read
+        r->body_read(taken.body_bytes);
     }
-    if (stdin_left_ == 0) next_header_alone_ = true;
+    stdin_left_ = taken.left;
+    stdin_padding_left_ = taken.padding;
+    if (!taken.usual.empty()) take_input(taken.usual.data(), taken.usual.size());
+    else if (stdin_left_ == 0) next_header_alone_ = true;
 }
 
-void connection::take_input(char* data, std::size_t bytes) {
+void connection::take_input(const char* data, std::size_t bytes) {
     const auto now = note_bytes_read(bytes);
     next_header_alone_ = false;
     if (!partial_record()) partial_since_ = now;
@@ -355,8 +377,8 @@ std::size_t connection::start_stdin_record(std::string_view input) {
         header.content_length == 0)
         return 0;
     stdin_id_ = header.request_id;
-    stdin_left_ = header.content_length;
-    stdin_padding_left_ = header.padding_length;
+    stdin_left_ = stdin_record_length_ = header.content_length;
+    stdin_padding_left_ = stdin_record_padding_ = header.padding_length;
     return fcgi::header_size + continue_stdin_record(input.substr(fcgi::header_size));
 }
 

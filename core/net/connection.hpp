@@ -32,6 +32,7 @@
 #include "fcgi/decoder.hpp"
 #include "fcgi/record.hpp"
 #include "net/accepted_socket.hpp"
+#include "net/stdin_read_plan.hpp"
 #include "net/endpoint_text.hpp"
 #include "net/handler_memory.hpp"
 #include "net/input_budget.hpp"
@@ -128,15 +129,17 @@ private:
     void on_readable(const boost::system::error_code& ec);
     // Handles `bytes` just read into `data` (the shared buffer, or in_
     // after its held bytes); keeps an unfinished record's bytes in in_.
-    void take_input(char* data, std::size_t bytes);
+    void take_input(const char* data, std::size_t bytes);
     // Counts bytes read and notes when; returns that time.
     std::chrono::steady_clock::time_point note_bytes_read(std::size_t bytes) noexcept;
     // In the middle of a STDIN record whose request has room reserved for
     // its body: that room (at most the record's rest) for a read straight
     // into the body, saving the copy from the read buffer. Empty otherwise.
+    // All the room the body has (the records after this one may go there
+    // too, see stdin_read_plan), within the input budget.
     std::span<char> direct_body_room() noexcept;
-    // `bytes` were read into direct_body_room().
-    void take_direct_body(std::size_t bytes);
+    // The read `plan` brought `got` bytes.
+    void take_direct_body(const stdin_read_plan& plan, std::size_t got);
     // Room to read the rest of the record held in in_ into; grows in_.
     void make_room_for_input();
     void on_peer_finished_sending();
@@ -214,6 +217,9 @@ private:
     std::uint16_t stdin_id_ = 0;
     std::size_t stdin_left_ = 0;
     std::size_t stdin_padding_left_ = 0;
+    // What that record's header said: the guess for the records after it.
+    std::size_t stdin_record_length_ = 0;
+    std::size_t stdin_record_padding_ = 0;
     // A STDIN record's content was just read straight into its body: the
     // next read takes the padding and the next header only.
     bool next_header_alone_ = false;

@@ -4,6 +4,11 @@
 // announced CONTENT_LENGTH). Each piece here is its own write with a pause
 // after it, so the daemon sees every split: a record's header alone, its
 // content in parts, its padding apart, records of two requests in turn.
+//
+// Then the other way: many records written at once, which the daemon reads
+// several at a time, guessing each next record's length from the last
+// (stdin_read_plan): records alike, records whose lengths change at every
+// turn, records without padding, and two requests' records in turn.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -138,6 +143,66 @@ TEST(SplitBody, AStdinRecordOfNoRequestIsDroppedAcrossSplits) {
     send_head(conn, 1, cgi_params("POST", "", body.size()));
     send_body_split(conn, 1, body, 7);
     EXPECT_TRUE(echoed(conn, 1) == body);
+}
+
+// The STDIN records of `body` in one buffer, record lengths taken in turn
+// from `lengths`, each padded to 8 bytes or not at all, then the empty one.
+std::string body_records(std::uint16_t id, std::string_view body, const std::vector<std::size_t>& lengths,
+                         bool pad_to_8) {
+    std::string out;
+    std::size_t turn = 0;
+    for (std::size_t at = 0; at < body.size(); ++turn) {
+        const std::string_view content = body.substr(at, lengths[turn % lengths.size()]);
+        const auto padding = static_cast<std::uint8_t>(pad_to_8 ? (8 - content.size() % 8) % 8 : 0);
+        out += encode_record(fcgi::stdin_, id, content, padding);
+        at += content.size();
+    }
+    return out + encode_record(fcgi::stdin_, id, {}, 0);
+}
+
+// A body sent whole, in records of `lengths`; the connection then serves
+// the next request on it.
+void expect_body_sent_whole_comes_back(const std::vector<std::size_t>& lengths, bool pad_to_8) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    const std::string body = binary_body(3 * 1024 * 1024 + 1111, 9);
+    send_head(conn, 1, cgi_params("POST", "", body.size()));
+    conn.send_raw(body_records(1, body, lengths, pad_to_8));
+    EXPECT_TRUE(echoed(conn, 1) == body);
+    EXPECT_EQ(parse_cgi_response(conn.round_trip(2, "", "after", fcgi::keep_conn, "POST").stdout_data).body,
+              "after");
+}
+
+TEST(WholeBody, RecordsOf32KiBPaddedTo8ComeBackByteForByte) {
+    expect_body_sent_whole_comes_back({32 * 1024}, true);
+}
+
+TEST(WholeBody, RecordsOfOddLengthsWithoutPaddingComeBackByteForByte) {
+    expect_body_sent_whole_comes_back({fcgi::max_content}, false);
+}
+
+TEST(WholeBody, RecordsWhoseLengthChangesEveryTimeComeBackByteForByte) {
+    // Every guess of the next length is wrong.
+    expect_body_sent_whole_comes_back({32 * 1024, 20000, 65535, 4097, 50000}, true);
+}
+
+TEST(WholeBody, TwoRequestsRecordsInTurnSentAtOnceEachGetTheirOwnBody) {
+    auto d = daemon_process::start(echo_plugin());
+    auto conn = d->connect();
+    const std::string first = binary_body(1024 * 1024 + 10, 1);
+    const std::string second = binary_body(1024 * 1024 + 20, 2);
+    send_head(conn, 1, cgi_params("POST", "", first.size()));
+    send_head(conn, 2, cgi_params("POST", "", second.size()));
+    std::string records;
+    constexpr std::size_t length = 32 * 1024;
+    for (std::size_t at = 0; at < second.size(); at += length)
+        for (const auto& [id, body] : {std::pair{1, std::string_view(first)}, std::pair{2, std::string_view(second)}})
+            if (at < body.size())
+                records += encode_record(fcgi::stdin_, static_cast<std::uint16_t>(id), body.substr(at, length), 0);
+    records += encode_record(fcgi::stdin_, 2, {}, 0) + encode_record(fcgi::stdin_, 1, {}, 0);
+    conn.send_raw(records);
+    EXPECT_TRUE(echoed(conn, 2) == second);
+    EXPECT_TRUE(echoed(conn, 1) == first);
 }
 
 }  // namespace
