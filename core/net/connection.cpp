@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -583,8 +584,20 @@ void connection::flush() {
 // room for the plugin.
 void connection::write_now() {
     for (;;) {
+        // The batch in one call even when it wraps around the output ring.
         const std::string_view unwritten = output_.unwritten();
-        const ssize_t sent = ::send(fd_, unwritten.data(), unwritten.size(), MSG_NOSIGNAL);
+        const std::string_view second = output_.unwritten_second();
+        ssize_t sent = 0;
+        if (second.empty()) {
+            sent = ::send(fd_, unwritten.data(), unwritten.size(), MSG_NOSIGNAL);
+        } else {
+            std::array<iovec, 2> parts{iovec{const_cast<char*>(unwritten.data()), unwritten.size()},
+                                       iovec{const_cast<char*>(second.data()), second.size()}};
+            msghdr message{};
+            message.msg_iov = parts.data();
+            message.msg_iovlen = parts.size();
+            sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+        }
         if (sent < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -644,8 +657,8 @@ bool connection::idle() const noexcept { return requests_.empty() && output_.emp
 
 void connection::close_if_done() {
     if (closed_ || !idle()) return;
-    // Nothing in flight or buffered: large output buffers go back now, so an
-    // idle connection holds none. While a response streams they are kept.
+    // Nothing in flight or buffered: a large output buffer goes back now, so
+    // an idle connection holds none. While a response streams it is kept.
     output_.release_spare();
     if (close_when_idle_) {
         close();

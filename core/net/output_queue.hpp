@@ -8,12 +8,15 @@
 // end of its own turn, or on a turn of the loop it is woken for). So no
 // request re-enters its connection, and none can close it from below.
 //
-// Output is double-buffered: requests append to pending_ while writing_ is
-// on the wire; the two swap, so steady state allocates nothing.
+// Output is one ring buffer (byte_ring): requests append at its back while
+// the writer takes a batch from its front, and the buffer is reused around,
+// so a response streaming through it needs about --max-output-buffer of
+// memory, not twice that, and steady state allocates nothing.
 //
 // Loop thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "fcgi/record.hpp"
+#include "net/byte_ring.hpp"
 
 namespace fcgid::net {
 
@@ -30,7 +34,9 @@ class request;
 
 class output_queue {
 public:
-    explicit output_queue(std::uint64_t limit) noexcept : limit_(limit) {}
+    // The ring doubles up to the limit, then grows only as needed.
+    explicit output_queue(std::uint64_t limit) noexcept
+        : limit_(limit), ring_(static_cast<std::size_t>(std::min<std::uint64_t>(limit, SIZE_MAX))) {}
     output_queue(const output_queue&) = delete;
     output_queue& operator=(const output_queue&) = delete;
 
@@ -51,7 +57,7 @@ public:
     void append_stream(std::uint16_t id, fcgi::record_type type, std::string_view data);
     void append_end_request(std::uint16_t id, std::uint32_t app_status, fcgi::protocol_status status);
     // Records the connection answers itself (GET_VALUES_RESULT, UNKNOWN_TYPE).
-    std::string& raw() noexcept { return pending_; }
+    byte_ring& raw() noexcept { return ring_; }
 
     // Ends `r`'s streams, queues END_REQUEST, and notes that a request
     // finished (the connection finds which: those completed among its own).
@@ -76,23 +82,25 @@ public:
 
     // ---- The wire (the connection's writer) ----
 
-    // Moves pending output to the wire buffer if nothing is on the wire;
-    // false when there is nothing to write or a write is in progress.
+    // Starts a batch on the wire: everything queued now. False when there
+    // is nothing to write or a batch is still going out.
     bool begin_write() noexcept;
     bool writing() const noexcept { return writing_; }
-    // What is still to be written of the wire buffer.
+    // What is still to be written of the batch, in at most two parts (the
+    // second when the batch wraps around the ring).
     std::string_view unwritten() const noexcept;
-    // `bytes` were written; true once the wire buffer is all out.
+    std::string_view unwritten_second() const noexcept;
+    // `bytes` were written; true once the batch is all out.
     bool wrote(std::size_t bytes) noexcept;
-    bool empty() const noexcept { return !writing_ && pending_.empty(); }
-    // Frees buffer capacity beyond a typical response's worth. The buffers
-    // keep their size while output flows, so a large response streamed
-    // through them is not copied into fresh memory at every write; the
+    bool empty() const noexcept { return ring_.empty(); }
+    // Frees buffer capacity beyond a typical response's worth. The buffer
+    // keeps its size while output flows, so a large response streamed
+    // through it is not copied into fresh memory at every write; the
     // connection calls this once it has nothing in flight or buffered, so an
     // idle connection holds no large buffer.
     void release_spare() noexcept;
-    // Bytes the two buffers have room for (their capacity), in use or not.
-    std::size_t capacity() const noexcept { return pending_.capacity() + writing_buffer_.capacity(); }
+    // Bytes the buffer has room for (its capacity), in use or not.
+    std::size_t capacity() const noexcept { return ring_.capacity(); }
     // Positions in the stream of bytes this connection sends: all bytes
     // written so far, and that plus what is buffered. A request that ended
     // at queued_total() is on the wire once written_total() reaches it.
@@ -102,13 +110,12 @@ public:
     void clear() noexcept;
 
 private:
-    std::size_t buffered() const noexcept { return pending_.size() + (writing_buffer_.size() - written_); }
+    std::size_t buffered() const noexcept { return ring_.size(); }
     void note();
 
     std::uint64_t limit_;
-    std::string pending_;
-    std::string writing_buffer_;
-    std::size_t written_ = 0;  // bytes of writing_buffer_ already on the wire
+    byte_ring ring_;
+    std::size_t batch_left_ = 0;  // bytes of the batch on the wire not written yet
     std::uint64_t written_total_ = 0;
     bool writing_ = false;
     std::size_t finished_ = 0;  // requests finished since take_finished()
