@@ -6,9 +6,9 @@
 //
 // It grows when an append does not fit: doubling while small (64 KiB),
 // then at once to a step (64 KiB) past `grow_limit`, then to what is needed
-// plus a step (a caller that queues past its own limit), so the buffer stays
-// about as large as the most ever queued and a large response grows it once. Growing
-// copies what is queued into the new buffer, in order.
+// plus a step (a caller that queues past its own limit). So the buffer
+// stays about as large as the most ever queued, and a large response grows
+// it once. Growing copies what is queued into the new buffer, in order.
 //
 // Loop thread only.
 #pragma once

@@ -42,6 +42,10 @@ constexpr std::size_t initial_input_size = 16 * 1024;
 // unread behind the edge-triggered reactor.
 constexpr int reads_per_turn = 4;
 
+// A read straight into a body puts the record headers between the parts
+// in the loop's shared input buffer (stdin_read_plan).
+static_assert(stdin_read_plan::gaps_size <= shared_input::size);
+
 // How long a draining connection that never carried a request waits for one.
 constexpr std::chrono::seconds drain_grace{1};
 

@@ -34,7 +34,7 @@ class request;
 
 class output_queue {
 public:
-    // The ring doubles up to the limit, then grows only as needed.
+    // The ring grows to about the limit and no further (see byte_ring).
     explicit output_queue(std::uint64_t limit) noexcept
         : limit_(limit), ring_(static_cast<std::size_t>(std::min<std::uint64_t>(limit, SIZE_MAX))) {}
     output_queue(const output_queue&) = delete;
