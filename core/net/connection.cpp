@@ -166,8 +166,7 @@ void connection::read_turn() {
             // after it in the same read (see stdin_read_plan).
             plan.emplace(stdin_read_plan::current_record{stdin_id_, stdin_left_, stdin_padding_left_,
                                                          stdin_record_length_, stdin_record_padding_},
-                         body_room, body_room.size(),
-                         std::span<char>(context_.input.data(), stdin_read_plan::gaps_size));
+                         body_room, std::span<char>(context_.input.data(), stdin_read_plan::gaps_size));
             msghdr message{};
             message.msg_iov = const_cast<iovec*>(plan->iovecs());
             message.msg_iovlen = plan->iovec_count();

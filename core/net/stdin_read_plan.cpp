@@ -19,10 +19,9 @@ std::size_t guess_padding(std::size_t length, std::size_t last_length, std::size
 
 }  // namespace
 
-stdin_read_plan::stdin_read_plan(const current_record& record, std::span<char> room, std::size_t body_limit,
-                                 std::span<char> gaps) noexcept
+stdin_read_plan::stdin_read_plan(const current_record& record, std::span<char> room, std::span<char> gaps) noexcept
     : first_(record), gaps_(gaps.data()) {
-    const std::size_t limit = std::min(body_limit, room.size());
+    const std::size_t limit = room.size();
     std::size_t body = std::min(record.left, limit);
     records_[0] = {body, record.padding, 0, 0};
     planned_ = 1;

@@ -45,8 +45,8 @@ public:
     // The record being read: its request, content bytes still to come
     // (`left`, > 0) and its padding; and the length and padding its header
     // gave (the guess for the records after it). `room` is where the body's
-    // next bytes go, `body_limit` how many of them the input budget allows
-    // (≤ room.size()); `gaps` has room for gaps_size bytes.
+    // next bytes go, as many as the input budget allows; `gaps` has room for
+    // gaps_size bytes.
     struct current_record {
         std::uint16_t id;
         std::size_t left;
@@ -54,8 +54,7 @@ public:
         std::size_t length;
         std::size_t length_padding;
     };
-    stdin_read_plan(const current_record& record, std::span<char> room, std::size_t body_limit,
-                    std::span<char> gaps) noexcept;
+    stdin_read_plan(const current_record& record, std::span<char> room, std::span<char> gaps) noexcept;
 
     const iovec* iovecs() const noexcept { return iov_.data(); }
     std::size_t iovec_count() const noexcept { return count_; }
@@ -88,9 +87,9 @@ private:
     };
 
     const current_record first_;
-    std::array<planned_record, max_records> records_{};
+    std::array<planned_record, max_records> records_;  // [0, planned_) in use
     std::size_t planned_ = 0;
-    std::array<iovec, 2 * max_records> iov_{};
+    std::array<iovec, 2 * max_records> iov_;  // [0, count_) in use
     std::size_t count_ = 0;
     std::size_t size_ = 0;
     char* gaps_;

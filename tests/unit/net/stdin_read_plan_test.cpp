@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,7 @@ TEST(StdinReadPlan, RecordsAlikeGoStraightIntoTheBodyAndTheLastHeaderGoesTheUsua
     const std::string stream = record_after_header(a.substr(length - 10000), 0) + record(id, b, 0) +
                                record(id, c, 0) + header(fcgi::record_type::stdin_, id, 0, 0);
     buffers mem(10000 + 2 * length);
-    const stdin_read_plan plan(current(10000, length, 0), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(10000, length, 0), mem.room, mem.gaps);
     EXPECT_EQ(plan.size(), stream.size());
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, stream.size()), scratch);
@@ -94,7 +95,7 @@ TEST(StdinReadPlan, TheLastShorterRecordIsGuessedFromTheRoomLeftWithItsPaddingTo
     const std::string stream =
         record_after_header(a, 0) + record(id, b, 0) + record(id, c, 7) + header(fcgi::record_type::stdin_, id, 0, 0);
     buffers mem(5000 + length + 1001);  // room for what CONTENT_LENGTH announced
-    const stdin_read_plan plan(current(5000, length, 0), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(5000, length, 0), mem.room, mem.gaps);
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, stream.size()), scratch);
     EXPECT_EQ(out.body_bytes, mem.room.size());
@@ -108,7 +109,7 @@ TEST(StdinReadPlan, ASenderThatDoesNotPadIsGuessedWithoutPadding) {
     const std::string a = content_of(length, 'a'), b = content_of(length, 'b'), c = content_of(100, 'c');
     const std::string stream = record_after_header(a, 0) + record(id, b, 0) + record(id, c, 0);
     buffers mem(2 * length + 100);
-    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.gaps);
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, stream.size()), scratch);
     EXPECT_EQ(out.body_bytes, mem.room.size());
@@ -124,7 +125,7 @@ TEST(StdinReadPlan, AHeaderUnlikeItsGuessHandsItAndEverythingAfterToTheUsualPath
     const std::string after = other + record(id, b, 0);
     const std::string stream = record_after_header(a, 0) + after;
     buffers mem(4 * length);
-    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.gaps);
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, stream.size()), scratch);
     EXPECT_EQ(out.body_bytes, length);  // the body before it stands
@@ -140,7 +141,7 @@ TEST(StdinReadPlan, AReadEndingInsideAHeaderHandsItsPartToTheUsualPath) {
     const std::string a = content_of(length, 'a');
     const std::string stream = record_after_header(a, 3) + header(fcgi::record_type::stdin_, id, length, 3);
     buffers mem(3 * length);
-    const stdin_read_plan plan(current(length, length, 3), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(length, length, 3), mem.room, mem.gaps);
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, length + 3 + 5), scratch);  // 5 of the 8 header bytes
     EXPECT_EQ(out.body_bytes, length);
@@ -154,7 +155,7 @@ TEST(StdinReadPlan, AReadEndingInsideAGuessedRecordLeavesItsRestToCome) {
     const std::string a = content_of(length, 'a'), b = content_of(length, 'b');
     const std::string stream = record_after_header(a, 0) + record(id, b, 0);
     buffers mem(3 * length);
-    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.room.size(), mem.gaps);
+    const stdin_read_plan plan(current(length, length, 0), mem.room, mem.gaps);
     std::string scratch;
     const auto out = plan.take(play_read(plan, stream, length + 8 + 100), scratch);
     EXPECT_EQ(out.body_bytes, length + 100);
@@ -167,7 +168,7 @@ TEST(StdinReadPlan, AReadEndingInsideAGuessedRecordLeavesItsRestToCome) {
 TEST(StdinReadPlan, ABodyLimitInsideTheRecordReadsThatMuchAndNoHeader) {
     const stdin_read_plan::current_record record = current(20000, 20000, 0);
     buffers mem(50000);
-    const stdin_read_plan plan(record, mem.room, 12000, mem.gaps);
+    const stdin_read_plan plan(record, std::span<char>(mem.room).first(12000), mem.gaps);  // the budget allows 12,000
     EXPECT_EQ(plan.iovec_count(), 1U);
     EXPECT_EQ(plan.size(), 12000U);
     const std::string stream = content_of(20000, 'a');
@@ -180,7 +181,7 @@ TEST(StdinReadPlan, ABodyLimitInsideTheRecordReadsThatMuchAndNoHeader) {
 TEST(StdinReadPlan, OneReadIsBoundedInRecordsAndBytes) {
     constexpr std::size_t length = 32 * 1024;
     buffers small_records(1000 * length);
-    const stdin_read_plan many(current(length, length, 0), small_records.room, small_records.room.size(),
+    const stdin_read_plan many(current(length, length, 0), small_records.room,
                                small_records.gaps);
     EXPECT_LE(many.iovec_count(), 2 * stdin_read_plan::max_records);
     EXPECT_LE(many.size(), stdin_read_plan::max_bytes + 2 * length);
